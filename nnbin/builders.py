@@ -1,0 +1,101 @@
+"""Builders: a ModelSpec becomes a compiled keras.Sequential binary classifier.
+
+    logistic   ŷ = σ(x·w + b)                       one neuron: m + 1 parameters
+    shallow    A[1] = g(X·W[1] + b[1]), ŷ = σ(A[1]·W[2] + b[2])
+    deep       A[l] = g[l](A[l-1]·W[l] + b[l]), l = 1..L
+"""
+from __future__ import annotations
+
+import keras
+
+from nnbin.spec import ModelSpec
+
+__all__ = ["ModelSpec", "build_model", "build_logistic", "build_shallow", "build_deep", "describe",
+           "make_optimizer"]
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer of the given name with Keras' default settings."""
+    return type(keras.optimizers.get(name))(learning_rate=learning_rate)
+
+
+def _initializer(name: str, seed: int | None):
+    cls = type(keras.initializers.get(name))
+    try:
+        return cls(seed=seed)
+    except TypeError:  # zeros, ones: nothing random to seed
+        return cls()
+
+
+def build_model(spec: ModelSpec, n_features: int, compile: bool = True) -> keras.Sequential:
+    """Compiled Sequential: the spec's hidden layers, then one sigmoid unit; binary cross-entropy.
+
+    With spec.seed set, the initial weights (and dropout masks' seeds) are fixed by it.
+    """
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+        from nnbin.errors import ConfigError
+
+        raise ConfigError(f"n_features must be an integer >= 1, got {n_features!r}")
+    seed = spec.seed
+    layer_seed = (lambda i: None) if seed is None else (lambda i: seed * 1000 + i)
+    regularizer = keras.regularizers.L2(spec.l2) if spec.l2 > 0 else None
+    layers: list = [keras.Input(shape=(n_features,), name="X")]
+    for i, (units, activation) in enumerate(zip(spec.hidden, spec.activations), start=1):
+        layers.append(keras.layers.Dense(
+            units, activation=activation, name=f"hidden_{i}",
+            kernel_initializer=_initializer(spec.kernel_initializer, layer_seed(i)),
+            kernel_regularizer=regularizer,
+        ))
+        if spec.dropout > 0:
+            layers.append(keras.layers.Dropout(spec.dropout, seed=layer_seed(100 + i),
+                                               name=f"dropout_{i}"))
+    layers.append(keras.layers.Dense(
+        1, activation="sigmoid", name="output",
+        kernel_initializer=_initializer(spec.kernel_initializer, layer_seed(0)),
+        kernel_regularizer=regularizer,
+    ))
+    model = keras.Sequential(layers, name=spec.kind)
+    if compile:
+        model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
+                      loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_logistic(n_features: int, **options) -> keras.Sequential:
+    """Logistic regression as one sigmoid neuron (m + 1 parameters)."""
+    return build_model(ModelSpec(hidden=(), **options), n_features)
+
+
+def build_shallow(n_features: int, units: int = 4, activation: str = "tanh",
+                  **options) -> keras.Sequential:
+    """One hidden layer of `units` neurons (4 by default, as in the course)."""
+    return build_model(ModelSpec(hidden=(units,), activation=activation, **options), n_features)
+
+
+def build_deep(n_features: int, layers=(32, 16, 8), activation="relu",
+               **options) -> keras.Sequential:
+    """Several hidden layers of the given widths."""
+    return build_model(ModelSpec(hidden=tuple(layers), activation=activation, **options), n_features)
+
+
+def describe(model: keras.Model, n: int | str = "n", print_it: bool = True) -> str:
+    """The model in the course's notation: W (m,u), b (1,u), A (n,u) and parameters per layer."""
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dropouts = {layer.name.split("_")[-1]: layer.rate for layer in model.layers
+                if isinstance(layer, keras.layers.Dropout)}
+    m = model.inputs[0].shape[-1]
+    rows = [("l", "layer", "g", "W", "b", "A", "params")]
+    for l, layer in enumerate(dense, start=1):
+        kernel = tuple(layer.kernel.shape)
+        name = layer.name + (f" (+dropout {dropouts[layer.name.split('_')[-1]]:g})"
+                             if layer.name.split("_")[-1] in dropouts else "")
+        rows.append((str(l), name, layer.activation.__name__, f"({kernel[0]},{kernel[1]})",
+                     f"(1,{kernel[1]})", f"({n},{kernel[1]})", f"{layer.count_params():,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [f"{model.name}: X ({n},{m}) -> ŷ ({n},1), {len(dense)} layer(s), "
+             f"{model.count_params():,} parameters"]
+    lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    text = "\n".join(lines)
+    if print_it:
+        print(text)
+    return text

@@ -1,0 +1,66 @@
+"""The `nnbin` command. User errors print one line and exit with code 2."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from nnbin.errors import NnbinError  # noqa: E402
+
+DEFAULT_CONFIG = "configs/compare_baselines.yaml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nnbin", description=(
+        "Cross-validated binary classification: logistic regression vs shallow vs deep networks."))
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="run an experiment from a YAML config")
+    train.add_argument("--config", default=DEFAULT_CONFIG,
+                       help=f"experiment YAML (default: {DEFAULT_CONFIG})")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set cv.folds=10 "
+                            "--set models.deep.params.epochs=20 (repeatable)")
+    train.add_argument("--output-dir", help="where results go (default: the config's output_dir)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _train(args) -> None:
+    from nnbin.experiment import run_experiment
+    from nnbin.results import best_per_family, format_summary
+
+    result = run_experiment(args.config, overrides=args.overrides, progress=not args.quiet,
+                            output_dir=args.output_dir)
+    config, summary = result.config, result.summary
+    data = result.metadata["dataset"]
+    print(f"\n{config.name}: {data['name']} ({data['rows']} rows, {data['features']} features, "
+          f"{data['positives']} positive), {config.cv.folds}-fold CV x {config.cv.repeats} repeat(s), "
+          f"{len(result.trials)} fits in {result.metadata['seconds']:.1f} s on {result.metadata['device']}")
+    metrics = list(dict.fromkeys([config.rank_by, "roc_auc", "accuracy"]))
+    metrics = [m for m in metrics if m in config.metrics]
+    print(f"\nBest configuration of each family (ranked by {config.rank_by}; mean ± sd over folds):")
+    print(format_summary(best_per_family(summary), metrics))
+    if len(summary) > summary["family"].nunique():
+        print("\nAll configurations:")
+        print(format_summary(summary, metrics))
+    print(f"\nResults: {result.output_dir}/ (trials.csv, summary.csv, history.csv, run.json)")
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            _train(args)
+    except NnbinError as exc:
+        print(f"nnbin: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nnbin: interrupted; finished results were not written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

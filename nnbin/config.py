@@ -1,0 +1,411 @@
+"""The experiment schema: validated once, at the door; every error names its key path.
+
+    dataset   built-in name (with options) or file + target
+    cv        folds, repeats, shuffle, seed
+    models    named families, each with fixed `params` and a `grid` to sweep
+    metrics, rank_by, threshold, device, engine, output_dir
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from nnbin.errors import ConfigError
+from nnbin.metrics import DEFAULT_METRICS, METRICS
+from nnbin.spec import (ACTIVATIONS, INITIALIZERS, OPTIMIZERS, ModelSpec, check_choice,
+                        check_hidden, check_number, suggest)
+
+
+class Strict(BaseModel):
+    """A config section: unknown keys are errors with a suggestion."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data):
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    raise ValueError(f"unknown key '{key}'{suggest(key, cls.model_fields)} "
+                                     f"(valid keys: {', '.join(cls.model_fields)})")
+        return data
+
+
+class Hyper(Strict):
+    """Every model and training setting a family may fix or sweep."""
+
+    hidden: Optional[list[int]] = None
+    depth: Optional[int] = None
+    width: Optional[int] = None
+    activation: Union[str, list[str]] = "relu"
+    dropout: float = 0.0
+    l2: float = 0.0
+    kernel_initializer: str = "glorot_uniform"
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    batch_size: int = 32
+    epochs: int = 100
+    class_weight: Optional[Literal["balanced"]] = None
+    patience: int = 0
+
+    @field_validator("hidden")
+    @classmethod
+    def _hidden(cls, v):
+        return None if v is None else list(check_hidden(v))
+
+    @field_validator("depth")
+    @classmethod
+    def _depth(cls, v):
+        return None if v is None else check_number(v, low=0, integer=True)
+
+    @field_validator("width")
+    @classmethod
+    def _width(cls, v):
+        return None if v is None else check_number(v, low=1, integer=True)
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v):
+        if isinstance(v, str):
+            return check_choice("activation", v, ACTIVATIONS)
+        return [check_choice("activation", a, ACTIVATIONS) for a in v]
+
+    @field_validator("optimizer")
+    @classmethod
+    def _optimizer(cls, v):
+        return check_choice("optimizer", v, OPTIMIZERS)
+
+    @field_validator("kernel_initializer")
+    @classmethod
+    def _initializer(cls, v):
+        return check_choice("kernel_initializer", v, INITIALIZERS)
+
+    @field_validator("dropout")
+    @classmethod
+    def _dropout(cls, v):
+        return check_number(v, low=0, high=1, high_open=True)
+
+    @field_validator("l2")
+    @classmethod
+    def _l2(cls, v):
+        return check_number(v, low=0)
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _learning_rate(cls, v):
+        return check_number(v, low=0, low_open=True)
+
+    @field_validator("batch_size", "epochs")
+    @classmethod
+    def _positive(cls, v):
+        return check_number(v, low=1, integer=True)
+
+    @field_validator("patience")
+    @classmethod
+    def _patience(cls, v):
+        return check_number(v, low=0, integer=True)
+
+    def spec(self, seed: int | None = None) -> ModelSpec:
+        """The ModelSpec these settings describe."""
+        activation = self.activation if isinstance(self.activation, str) else tuple(self.activation)
+        return ModelSpec(hidden=tuple(self.hidden or ()), depth=self.depth, width=self.width,
+                         activation=activation, dropout=self.dropout, l2=self.l2,
+                         kernel_initializer=self.kernel_initializer, optimizer=self.optimizer,
+                         learning_rate=self.learning_rate, seed=seed)
+
+
+HYPER_FIELDS = tuple(Hyper.model_fields)
+
+
+class DatasetConfig(Strict):
+    """A built-in dataset (`name`, with `options`) or a file with a `target` column."""
+
+    name: Optional[str] = None
+    options: dict[str, Any] = {}
+    file: Optional[str] = None
+    target: Optional[str] = None
+    positive_class: Optional[Union[bool, int, float, str]] = None
+    drop: list[str] = []
+    categorical: list[str] = []
+    missing: Literal["impute", "error"] = "impute"
+    format: Optional[Literal["csv", "tsv", "parquet"]] = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.name is None) == (self.file is None):
+            raise ValueError("give either name (a built-in dataset) or file (a CSV/TSV/Parquet path)")
+        if self.file is not None and not self.target:
+            raise ValueError("a file dataset needs target: the name of the column to predict")
+        if self.name is not None and (self.target or self.drop or self.categorical):
+            raise ValueError("target, drop and categorical apply to files; built-in datasets take options")
+        return self
+
+    def load(self):
+        from nnbin.data import load_builtin, load_file
+
+        if self.name is not None:
+            return load_builtin(self.name, **self.options)
+        return load_file(self.file, target=self.target, positive_class=self.positive_class,
+                         drop=self.drop, categorical=self.categorical, missing=self.missing,
+                         file_format=self.format)
+
+
+class CVConfig(Strict):
+    """Stratified k-fold, repeated; early stopping holds out `inner_fraction` of each training fold."""
+
+    folds: int = 5
+    repeats: int = 1
+    shuffle: bool = True
+    seed: int = 0
+    inner_fraction: float = 0.1
+
+    @field_validator("folds")
+    @classmethod
+    def _folds(cls, v):
+        return check_number(v, low=2, integer=True)
+
+    @field_validator("repeats")
+    @classmethod
+    def _repeats(cls, v):
+        return check_number(v, low=1, integer=True)
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v):
+        return check_number(v, low=0, integer=True)
+
+    @field_validator("inner_fraction")
+    @classmethod
+    def _inner(cls, v):
+        return check_number(v, low=0, high=0.5, low_open=True)
+
+    @model_validator(mode="after")
+    def _repeats_need_shuffle(self):
+        if self.repeats > 1 and not self.shuffle:
+            raise ValueError("repeats > 1 gives identical repeats without shuffle; set shuffle: true")
+        return self
+
+
+class FamilyConfig(Strict):
+    """A named model family: fixed `params` and a `grid` of values to sweep."""
+
+    name: str
+    params: Hyper = Hyper()
+    grid: dict[str, list[Any]] = {}
+
+
+class ExperimentConfig(Strict):
+    """A whole experiment."""
+
+    name: str = "experiment"
+    dataset: DatasetConfig
+    cv: CVConfig = CVConfig()
+    models: list[FamilyConfig]
+    metrics: list[str] = list(DEFAULT_METRICS)
+    rank_by: str = "roc_auc"
+    threshold: float = 0.5
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    engine: Literal["keras"] = "keras"
+    output_dir: Optional[str] = None
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v):
+        if not v:
+            raise ValueError("list at least one model family, e.g. - name: logistic")
+        names = [family.name for family in v]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"model family names must be unique; '{duplicated[0]}' is used twice")
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v):
+        return [check_choice("metric", m, tuple(METRICS)) for m in v]
+
+    @field_validator("rank_by")
+    @classmethod
+    def _rank_by(cls, v):
+        return check_choice("metric", v, tuple(METRICS))
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, v):
+        return check_number(v, low=0, high=1, low_open=True, high_open=True)
+
+    @model_validator(mode="after")
+    def _rank_metric_scored(self):
+        if self.rank_by not in self.metrics:
+            self.metrics = [*self.metrics, self.rank_by]
+        if self.output_dir is None:
+            self.output_dir = str(Path("results") / self.name)
+        return self
+
+    def to_dict(self) -> dict:
+        """The resolved config, as plain data (what run.json and config.yaml record)."""
+        return self.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- loading
+
+def _path(loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _clean(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message[:1].lower() + message[1:]
+
+
+def _error_message(error: ValidationError) -> str:
+    """What was wrong with the first problem, without its path."""
+    first = error.errors()[0]
+    message = _clean(first["msg"])
+    if first["type"] == "missing":
+        return "required key is missing"
+    if first["type"] != "value_error" and not isinstance(first.get("input"), dict):
+        message += f" (got {first.get('input')!r})"
+    return message
+
+
+def _first_error(error: ValidationError) -> str:
+    """One line: the key path of the first problem and what was wrong."""
+    # pydantic tries each member of a Union and adds the member's type name to the path
+    loc = [p for p in error.errors()[0]["loc"] if not (isinstance(p, str) and (
+        "[" in p or p in {"str", "int", "float", "bool"}))]
+    return f"{_path(loc) or 'config'}: {_error_message(error)}"
+
+
+def validate_grid(config: ExperimentConfig):
+    """Check every grid key and every value in it; paths like models[1].grid.learning_rate[2]."""
+    for i, family in enumerate(config.models):
+        for key, values in family.grid.items():
+            where = f"models[{i}].grid.{key}"
+            if key not in HYPER_FIELDS:
+                raise ConfigError(f"{where}: unknown setting '{key}'{suggest(key, HYPER_FIELDS)} "
+                                  f"(sweepable: {', '.join(HYPER_FIELDS)})")
+            if not values:
+                raise ConfigError(f"{where}: list at least one value to sweep")
+            for j, value in enumerate(values):
+                try:
+                    Hyper.model_validate({key: value})
+                except ValidationError as exc:
+                    raise ConfigError(f"{where}[{j}]: {_error_message(exc)}") from None
+        for point in expand_grid(family):
+            try:
+                family_hyper(family, point).spec()
+            except ConfigError as exc:
+                shown = f" at grid point {point}" if point else ""
+                raise ConfigError(f"models[{i}] ({family.name}){shown}: {exc}") from None
+
+
+def config_from_dict(data: dict) -> ExperimentConfig:
+    """Validate plain data (from YAML or Python) into an ExperimentConfig."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"a config must be a mapping of keys (dataset, cv, models, ...), "
+                          f"got {type(data).__name__}")
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+    validate_grid(config)
+    return config
+
+
+def read_yaml(path) -> dict:
+    """Read a YAML config file; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    return data if data is not None else {}
+
+
+def apply_override(data: dict, assignment: str) -> dict:
+    """Apply `key.path=value` (value parsed as YAML). Families may be named: models.deep.params.epochs."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected key.path=value, e.g. cv.folds=10")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    parts = [p for p in key.replace("[", ".").replace("]", "").split(".") if p]
+    if not parts:
+        raise ConfigError(f"--set {assignment!r}: the key path is empty")
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part, ".".join(parts[:depth]))
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        else:
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, (dict, list)):
+                    raise ConfigError(f"--set {key}: '{'.'.join(parts[:depth + 1])}' is a value, "
+                                      "not a section")
+    return data
+
+
+def _list_index(items: list, part: str, where: str) -> int:
+    if part.lstrip("-").isdigit():
+        index = int(part)
+        if not -len(items) <= index < len(items):
+            raise ConfigError(f"--set: {where} has {len(items)} entries; index {index} is out of range")
+        return index
+    names = [item.get("name") for item in items if isinstance(item, dict)]
+    if part in names:
+        return names.index(part)
+    raise ConfigError(f"--set: no entry named '{part}' in {where}{suggest(part, names)} "
+                      f"(names: {', '.join(map(str, names))})")
+
+
+def load_config(path, overrides=()) -> ExperimentConfig:
+    """Read a YAML file, apply --set overrides, validate."""
+    data = read_yaml(path)
+    for assignment in overrides:
+        data = apply_override(data, assignment)
+    return config_from_dict(data)
+
+
+# ---------------------------------------------------------------- grid
+
+def expand_grid(family: FamilyConfig) -> list[dict]:
+    """The cartesian product of the family's grid, as a list of {setting: value} points."""
+    keys = list(family.grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*family.grid.values())]
+
+
+def family_hyper(family: FamilyConfig, point: dict) -> Hyper:
+    """The family's fixed params with one grid point laid over them."""
+    merged = {**family.params.model_dump(exclude_unset=True), **point}
+    if {"depth", "width"} & set(point) and "hidden" not in point:
+        merged.pop("hidden", None)  # a swept depth/width replaces a fixed list of widths
+    if "hidden" in point:
+        merged.pop("depth", None)
+        merged.pop("width", None)
+    return Hyper.model_validate(merged)

@@ -1,0 +1,313 @@
+"""Datasets: built-in ones by name, or a CSV / TSV / Parquet table with a binary target.
+
+A Dataset keeps the raw feature columns; the per-fold preprocessing (impute, scale,
+one-hot) is built by `Dataset.preprocessor()` and fitted on training rows only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nnbin.errors import DataError
+from nnbin.spec import suggest
+
+MISSING_POLICIES = ("impute", "error")
+
+
+@dataclass
+class Dataset:
+    """Feature table X (raw columns), target y in {0, 1}, and how y was mapped."""
+
+    name: str
+    X: pd.DataFrame
+    y: np.ndarray
+    numeric: list[str]
+    categorical: list[str]
+    target: str = "target"
+    classes: dict = field(default_factory=lambda: {0: 0, 1: 1})  # original value -> 0/1
+    impute: bool = True
+
+    @property
+    def positive_class(self):
+        return next(value for value, code in self.classes.items() if code == 1)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.y)
+
+    def summary(self) -> dict:
+        """Rows, raw feature count, class balance: for reports and run.json."""
+        positives = int(self.y.sum())
+        return {"name": self.name, "rows": self.n_rows, "features": self.X.shape[1],
+                "numeric": len(self.numeric), "categorical": len(self.categorical),
+                "target": self.target, "positive_class": _plain(self.positive_class),
+                "positives": positives, "negatives": self.n_rows - positives,
+                "classes": {str(k): v for k, v in self.classes.items()}}
+
+    def preprocessor(self):
+        """An unfitted scikit-learn transformer: impute, standardize numerics, one-hot categoricals."""
+        from nnbin.preprocess import make_preprocessor
+
+        return make_preprocessor(self.numeric, self.categorical, impute=self.impute)
+
+
+def _plain(value):
+    """numpy scalars -> Python scalars, for JSON."""
+    return value.item() if hasattr(value, "item") else value
+
+
+# ---------------------------------------------------------------- built-in datasets
+
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    raw = load_breast_cancer(as_frame=True)
+    # scikit-learn codes benign as 1; here the positive class is the diagnosis, malignant.
+    labels = np.where(raw.target == 0, "malignant", "benign")
+    return raw.data, pd.Series(labels, name="diagnosis"), "malignant"
+
+
+def _iris_binary():
+    from sklearn.datasets import load_iris
+
+    raw = load_iris(as_frame=True)
+    labels = np.where(raw.target == 2, "virginica", "other")
+    return raw.data, pd.Series(labels, name="species"), "virginica"
+
+
+def _moons(n_samples=500, noise=0.2, seed=0):
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    return pd.DataFrame(X, columns=["x1", "x2"]), pd.Series(y, name="moon"), 1
+
+
+def _circles(n_samples=500, noise=0.1, factor=0.5, seed=0):
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
+    return pd.DataFrame(X, columns=["x1", "x2"]), pd.Series(y, name="inner"), 1
+
+
+def _parity(n_bits=8, n_samples=2000, seed=0):
+    """n-bit parity (XOR for 2 bits): y = 1 when an odd number of bits are set."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2, size=(n_samples, n_bits))
+    columns = [f"bit{i + 1}" for i in range(n_bits)]
+    return pd.DataFrame(bits, columns=columns), pd.Series(bits.sum(axis=1) % 2, name="odd"), 1
+
+
+def _synthetic(n_samples=1000, n_features=20, n_informative=5, n_redundant=2, class_sep=1.0,
+               weights=None, flip_y=0.01, seed=0):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=n_informative,
+        n_redundant=n_redundant, class_sep=class_sep, weights=weights, flip_y=flip_y,
+        random_state=seed,
+    )
+    columns = [f"x{i + 1}" for i in range(n_features)]
+    return pd.DataFrame(X, columns=columns), pd.Series(y, name="y"), 1
+
+
+BUILTIN_DATASETS = {
+    "breast_cancer": _breast_cancer,
+    "iris_binary": _iris_binary,
+    "moons": _moons,
+    "circles": _circles,
+    "parity": _parity,
+    "synthetic": _synthetic,
+}
+
+
+def load_builtin(name: str, **options) -> Dataset:
+    """A built-in dataset by name; options go to its generator (n_samples, noise, seed, ...)."""
+    if name not in BUILTIN_DATASETS:
+        raise DataError(f"unknown built-in dataset '{name}'{suggest(name, BUILTIN_DATASETS)} "
+                        f"(choose one of: {', '.join(BUILTIN_DATASETS)}, or give a file)")
+    loader = BUILTIN_DATASETS[name]
+    try:
+        X, y, positive = loader(**options)
+    except TypeError as exc:
+        import inspect
+
+        accepted = ", ".join(inspect.signature(loader).parameters) or "none"
+        raise DataError(f"dataset '{name}' got an unknown option ({exc}); it accepts: {accepted}") from None
+    except ValueError as exc:
+        raise DataError(f"dataset '{name}': {exc}") from None
+    frame = X.copy()
+    frame[y.name] = y.to_numpy()
+    return from_frame(frame, target=str(y.name), positive_class=positive, name=name)
+
+
+# ---------------------------------------------------------------- files
+
+READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
+           ".pq": "parquet"}
+
+
+def read_table(path, file_format: str | None = None) -> pd.DataFrame:
+    """Read CSV, TSV or Parquet (by extension or `file_format`); a UTF-8 BOM is stripped."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file not found: {path} (check the path; relative paths start "
+                        f"from {Path.cwd()})")
+    if path.is_dir():
+        raise DataError(f"data file {path} is a directory; give the path of a CSV, TSV or Parquet file")
+    kind = file_format or READERS.get(path.suffix.lower())
+    if kind not in ("csv", "tsv", "parquet"):
+        raise DataError(f"cannot tell the format of {path.name}: name it .csv, .tsv or .parquet, "
+                        "or set format: csv | tsv | parquet")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file {path} is empty; it needs a header row and data rows") from None
+    except PermissionError:
+        raise DataError(f"cannot read {path}: permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        "save it as UTF-8") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {path} as {kind}: {first}") from None
+
+
+def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
+              missing: str = "impute", file_format: str | None = None) -> Dataset:
+    """Load a table from disk; see `from_frame` for the options."""
+    frame = read_table(path, file_format)
+    return from_frame(frame, target=target, positive_class=positive_class, drop=drop,
+                      categorical=categorical, missing=missing, name=Path(path).name)
+
+
+def load_dataset(name: str | None = None, file=None, target: str | None = None, **options) -> Dataset:
+    """`load_dataset('breast_cancer')` or `load_dataset(file='x.csv', target='y', ...)`."""
+    if (name is None) == (file is None):
+        raise DataError("give either a built-in dataset name or a file (with target), not both")
+    if name is not None:
+        return load_builtin(name, **options)
+    if not target:
+        raise DataError(f"a file dataset needs `target`: the name of the column to predict in {file}")
+    return load_file(file, target=target, **options)
+
+
+# ---------------------------------------------------------------- validation
+
+def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), categorical=(),
+               missing: str = "impute", name: str = "table") -> Dataset:
+    """Validate a DataFrame and split it into features and a 0/1 target.
+
+    positive_class: which target value becomes 1. By default the greater of the two values
+    (1 for 0/1, True for booleans, the alphabetically later string, e.g. 'yes' over 'no').
+    drop: columns to ignore (ids). categorical: columns to one-hot even if they look numeric.
+    missing: 'impute' (median / most frequent, fitted per fold) or 'error'.
+    """
+    if missing not in MISSING_POLICIES:
+        raise DataError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    columns = list(frame.columns)
+    if frame.empty or not columns:
+        raise DataError(f"{name} has no data rows; it needs a header row and at least one row per class")
+    if target not in columns:
+        raise DataError(f"target column '{target}' not found in {name}{suggest(target, columns)} "
+                        f"(columns: {', '.join(columns)})")
+    for key, wanted in (("drop", drop), ("categorical", categorical)):
+        unknown = [c for c in wanted if c not in columns]
+        if unknown:
+            raise DataError(f"{key} names column '{unknown[0]}', which is not in {name}"
+                            f"{suggest(unknown[0], columns)} (columns: {', '.join(columns)})")
+    y, classes = binarize_target(frame[target], positive_class, target)
+    X = frame.drop(columns=[target, *drop])
+    if X.shape[1] == 0:
+        raise DataError(f"{name} has no feature columns besides the target '{target}'")
+    numeric, categorical_cols = _feature_types(X, set(categorical))
+    X = X.copy()
+    for column in numeric:
+        X[column] = X[column].astype(float)
+    _check_features(X, numeric, categorical_cols, missing)
+    return Dataset(name=name, X=X, y=y, numeric=numeric, categorical=categorical_cols,
+                   target=target, classes=classes, impute=missing == "impute")
+
+
+def binarize_target(column: pd.Series, positive_class, target: str):
+    """Map a two-valued column to 0/1; return (y, {original value: code})."""
+    n_missing = int(column.isna().sum())
+    if n_missing:
+        rows = ", ".join(str(i) for i in column.index[column.isna()][:5])
+        raise DataError(f"target column '{target}' has {n_missing} missing value(s) (rows {rows}); "
+                        "drop or fill those rows")
+    values = sorted(pd.unique(column), key=lambda v: (str(type(v)), v))
+    if len(values) != 2:
+        shown = ", ".join(repr(_plain(v)) for v in values[:10]) + (" ..." if len(values) > 10 else "")
+        how = ("a binary target needs two classes; check that you chose the right column"
+               if len(values) < 2 else
+               "binarize it first (e.g. a column 'y = value > threshold' or one class vs the rest)")
+        raise DataError(f"target column '{target}' has {len(values)} distinct value(s) ({shown}); {how}")
+    if positive_class is None:
+        positive = values[1]
+    else:
+        matches = [v for v in values if v == positive_class or str(_plain(v)) == str(positive_class)]
+        if not matches:
+            raise DataError(f"positive_class {positive_class!r} is not a value of target column "
+                            f"'{target}' (its values: {', '.join(repr(_plain(v)) for v in values)})")
+        positive = matches[0]
+    classes = {_plain(v): int(v == positive) for v in values}
+    return (column == positive).to_numpy().astype(np.int64), classes
+
+
+def _looks_numeric(series: pd.Series) -> tuple[bool, pd.Series]:
+    parsed = pd.to_numeric(series, errors="coerce")
+    present = series.notna()
+    return bool(parsed[present].notna().mean() >= 0.8) if present.any() else False, parsed
+
+
+def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str], list[str]]:
+    """Numeric and categorical columns; text in a mostly-numeric column is an error."""
+    numeric, categorical = [], []
+    for column in X.columns:
+        series = X[column]
+        if column in forced_categorical:
+            categorical.append(column)
+        elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            numeric.append(column)
+        elif series.isna().all():
+            numeric.append(column)  # reported as all-missing below
+        else:
+            mostly_numeric, parsed = _looks_numeric(series)
+            if mostly_numeric:
+                bad = series[series.notna() & parsed.isna()]
+                raise DataError(
+                    f"column '{column}' is numeric but row {bad.index[0]} holds {bad.iloc[0]!r} "
+                    f"({len(bad)} such value(s)); fix or blank them, or list '{column}' under categorical"
+                )
+            categorical.append(column)
+    return numeric, categorical
+
+
+def _check_features(X: pd.DataFrame, numeric, categorical, missing: str):
+    for column in X.columns:
+        if X[column].isna().all():
+            raise DataError(f"feature column '{column}' is entirely missing; drop it (drop: [{column}])")
+    for column in numeric:
+        values = X[column].to_numpy()
+        infinite = np.isinf(values)
+        if infinite.any():
+            row = X.index[infinite][0]
+            raise DataError(f"column '{column}' holds a non-finite number ({values[infinite][0]}) "
+                            f"at row {row}; replace it with a finite value or leave it blank")
+    if missing == "error":
+        counts = X.isna().sum()
+        counts = counts[counts > 0]
+        if len(counts):
+            listed = ", ".join(f"'{c}' ({n})" for c, n in counts.items())
+            raise DataError(f"missing values in {listed}; fill them, or set missing: impute")
+
+
+def class_counts(y: np.ndarray) -> dict[int, int]:
+    """{0: negatives, 1: positives}."""
+    return {0: int((y == 0).sum()), 1: int((y == 1).sum())}

@@ -1,0 +1,87 @@
+"""The plain engine: one keras `fit` per trial, as the course does it."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from nnbin.builders import build_model
+from nnbin.cv import Trial
+from nnbin.data import Dataset
+
+
+@dataclass
+class TrialResult:
+    """What training one trial produced."""
+
+    trial: Trial
+    y_prob: np.ndarray                     # validation-fold probabilities of class 1
+    history: dict = field(repr=False)      # per-epoch loss (and inner-validation loss)
+    epochs_run: int = 0
+    fit_seconds: float = 0.0
+    status: str = "ok"                     # 'ok' or 'diverged' (non-finite loss)
+    model: keras.Model | None = field(default=None, repr=False)
+
+
+def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
+    """n / (2 · n_c) per class, as scikit-learn's 'balanced'."""
+    counts = np.bincount(y, minlength=2)
+    return {c: len(y) / (2.0 * counts[c]) for c in (0, 1)}
+
+
+def prepare_fold(trial: Trial, dataset: Dataset):
+    """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
+    train, validation = trial.split.train, trial.split.validation
+    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[train])
+    return (preprocessor.transform(dataset.X.iloc[train]), dataset.y[train],
+            preprocessor.transform(dataset.X.iloc[validation]))
+
+
+def fit_trial(trial: Trial, dataset: Dataset, inner_fraction: float = 0.1,
+              keep_model: bool = False) -> TrialResult:
+    """Build, fit and predict one trial. Early stopping watches an inner split of the
+    training fold, never the fold being scored."""
+    hyper = trial.hyper
+    X_train, y_train, X_val = prepare_fold(trial, dataset)
+    keras.utils.set_random_seed(trial.seed)
+    model = build_model(hyper.spec(seed=trial.seed), X_train.shape[1])
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    validation_data = None
+    if hyper.patience:
+        X_train, X_stop, y_train, y_stop = train_test_split(
+            X_train, y_train, test_size=inner_fraction, stratify=y_train, random_state=trial.seed)
+        validation_data = (X_stop, y_stop)
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=hyper.patience, restore_best_weights=True))
+    class_weight = balanced_class_weight(y_train) if hyper.class_weight == "balanced" else None
+    start = time.perf_counter()
+    fitted = model.fit(X_train, y_train, batch_size=hyper.batch_size, epochs=hyper.epochs,
+                       validation_data=validation_data, class_weight=class_weight,
+                       callbacks=callbacks, shuffle=True, verbose=0)
+    fit_seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
+    losses = history.get("loss", [])
+    diverged = not losses or not all(math.isfinite(v) for v in losses)
+    y_prob = np.asarray(model(X_val, training=False)).ravel()  # eager call: no retracing per model
+    if diverged or not np.all(np.isfinite(y_prob)):
+        y_prob, status = np.full(len(X_val), np.nan), "diverged"
+    else:
+        status = "ok"
+    result = TrialResult(trial, y_prob, history, len(losses), fit_seconds, status,
+                         model if keep_model else None)
+    if not keep_model:
+        del model
+        keras.backend.clear_session(free_memory=True)  # keep memory flat over many trials
+    return result
+
+
+def train_trials(trials: Iterable[Trial], dataset: Dataset, inner_fraction: float = 0.1,
+                 keep_models: bool = False) -> Iterator[TrialResult]:
+    """Fit the trials one after another, yielding each result as it finishes."""
+    for trial in trials:
+        yield fit_trial(trial, dataset, inner_fraction, keep_models)

@@ -1,0 +1,16 @@
+"""User-facing errors: one line that names the problem and the fix.
+
+The CLI prints these without a traceback and exits with code 2.
+"""
+
+
+class NnbinError(Exception):
+    """A mistake in the user's input (config, data, command line)."""
+
+
+class ConfigError(NnbinError, ValueError):
+    """An invalid experiment configuration or model spec."""
+
+
+class DataError(NnbinError, ValueError):
+    """A dataset that cannot be used as a binary classification table."""

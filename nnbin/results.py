@@ -1,0 +1,110 @@
+"""Result tables: one row per trial, and a ranked summary per configuration."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nnbin.metrics import COUNTS, higher_is_better, score
+
+
+def trial_row(result, y_true: np.ndarray, metrics, threshold: float) -> dict:
+    """One tidy row: family, configuration, every hyperparameter, repeat, fold, metrics, timing."""
+    trial = result.trial
+    hyper = trial.hyper.model_dump()
+    spec = trial.hyper.spec()
+    row = {"trial_id": trial.id, "family": trial.family, "config": trial.label,
+           "architecture": "-".join(map(str, spec.hidden)) or "logistic"}
+    row.update({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in hyper.items()})
+    row.update(repeat=trial.split.repeat, fold=trial.split.fold, seed=trial.seed,
+               n_train=len(trial.split.train), n_validation=len(trial.split.validation),
+               status=result.status)
+    if result.status == "ok":
+        row.update(score(y_true, result.y_prob, metrics, threshold))
+    else:
+        row.update({name: np.nan for name in (*metrics, *COUNTS)})
+    row.update(epochs_run=result.epochs_run, fit_seconds=round(result.fit_seconds, 4))
+    return row
+
+
+def summarize(trials: pd.DataFrame, metrics, rank_by: str) -> pd.DataFrame:
+    """Mean and sd of each metric per configuration, ranked best first by `rank_by`."""
+    grouped = trials.groupby(["family", "config"], sort=False)
+    summary = grouped.agg(
+        architecture=("architecture", "first"),
+        trials=("trial_id", "size"),
+        failed=("status", lambda s: int((s != "ok").sum())),
+        **{f"{m}_{stat}": (m, stat) for m in metrics for stat in ("mean", "std")},
+        epochs_mean=("epochs_run", "mean"),
+        fit_seconds=("fit_seconds", "sum"),
+    ).reset_index()
+    summary.columns = [c.replace("_std", "_sd") for c in summary.columns]
+    summary = summary.sort_values(f"{rank_by}_mean", ascending=not higher_is_better(rank_by),
+                                  kind="stable", na_position="last")
+    summary.insert(0, "rank", range(1, len(summary) + 1))
+    return summary.reset_index(drop=True)
+
+
+def best_per_family(summary: pd.DataFrame) -> pd.DataFrame:
+    """The top-ranked configuration of each family (summary is already ranked)."""
+    return summary.drop_duplicates("family", keep="first")
+
+
+def format_summary(summary: pd.DataFrame, columns=("roc_auc", "accuracy"), limit: int = 20) -> str:
+    """A plain-text table: rank, configuration, mean ± sd of the chosen metrics."""
+    columns = [c for c in columns if f"{c}_mean" in summary]
+    header = ["rank", "configuration", *columns, "failed"]
+    rows = [header]
+    for _, row in summary.head(limit).iterrows():
+        cells = [f"{row[f'{m}_mean']:.3f} ± {row[f'{m}_sd']:.3f}" if pd.notna(row[f"{m}_mean"])
+                 else "n/a" for m in columns]
+        rows.append([str(row["rank"]), row["config"], *cells, f"{row['failed']}/{row['trials']}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    if len(summary) > limit:
+        lines.append(f"... {len(summary) - limit} more in summary.csv")
+    return "\n".join(lines)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_tables(output_dir: Path, tables: dict[str, pd.DataFrame], metadata: dict) -> list[Path]:
+    """CSV for every table (Parquet too when pyarrow is present) and run.json; returns the paths."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in tables.items():
+        path = output_dir / f"{name}.csv"
+        _atomic_write(path, lambda tmp, t=table: t.to_csv(tmp, index=False))
+        written.append(path)
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        path = output_dir / "trials.parquet"
+        _atomic_write(path, lambda tmp: tables["trials"].to_parquet(tmp, index=False))
+        written.append(path)
+    path = output_dir / "run.json"
+    write_text(path, json.dumps(metadata, indent=2, default=str))
+    written.append(path)
+    return written
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
