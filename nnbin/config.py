@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from nnbin.errors import ConfigError
 from nnbin.metrics import DEFAULT_METRICS, METRICS
@@ -199,6 +199,9 @@ class FamilyConfig(Strict):
     grid: dict[str, list[Any]] = {}
 
 
+MetricName = Annotated[str, AfterValidator(lambda v: check_choice("metric", v, tuple(METRICS)))]
+
+
 class ExperimentConfig(Strict):
     """A whole experiment."""
 
@@ -206,7 +209,7 @@ class ExperimentConfig(Strict):
     dataset: DatasetConfig
     cv: CVConfig = CVConfig()
     models: list[FamilyConfig]
-    metrics: list[str] = list(DEFAULT_METRICS)
+    metrics: list[MetricName] = list(DEFAULT_METRICS)
     rank_by: str = "roc_auc"
     threshold: float = 0.5
     device: Literal["auto", "cpu", "gpu"] = "auto"
@@ -223,11 +226,6 @@ class ExperimentConfig(Strict):
         if duplicated:
             raise ValueError(f"model family names must be unique; '{duplicated[0]}' is used twice")
         return v
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics(cls, v):
-        return [check_choice("metric", m, tuple(METRICS)) for m in v]
 
     @field_validator("rank_by")
     @classmethod

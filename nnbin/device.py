@@ -1,17 +1,36 @@
 """Which device TensorFlow trains on: auto (GPU when present), cpu, or gpu."""
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
+
 from nnbin.errors import ConfigError
+
+
+@contextmanager
+def quiet_native_stderr():
+    """TensorFlow's C++ start-up logs (CUDA probing, CPU features) bypass Python: mute fd 2."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def configure_device(choice: str = "auto") -> str:
     """Apply the device choice before any model is built; return what is used, in words."""
-    import tensorflow as tf
+    with quiet_native_stderr():
+        import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+        gpus = tf.config.list_physical_devices("GPU")
     if choice == "gpu" and not gpus:
         raise ConfigError("device: gpu, but TensorFlow sees no GPU; set device: auto or cpu, "
-                          "or install the GPU build (pip install 'nnbin[gpu]')")
+                          "or install the GPU build (pip install -e '.[gpu]')")
     if choice == "cpu" or not gpus:
         try:
             tf.config.set_visible_devices([], "GPU")

@@ -70,12 +70,17 @@ def format_summary(summary: pd.DataFrame, columns=("roc_auc", "accuracy"), limit
     return "\n".join(lines)
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a file."""
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(handle)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

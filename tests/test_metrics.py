@@ -1,0 +1,32 @@
+import math
+
+import numpy as np
+import pytest
+
+from nnbin.metrics import score
+
+
+def test_scores_from_a_hand_computed_example():
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 1])
+    p = np.array([0.9, 0.8, 0.4, 0.3, 0.6, 0.1, 0.2, 0.7])
+    s = score(y, p)
+    # threshold 0.5: predictions 1,1,0,0,1,0,0,1 -> tp 3, fn 1, tn 3, fp 1
+    assert (s["tp"], s["fn"], s["tn"], s["fp"]) == (3, 1, 3, 1)
+    assert s["accuracy"] == pytest.approx(0.75)
+    assert s["sensitivity"] == pytest.approx(0.75)
+    assert s["specificity"] == pytest.approx(0.75)
+    assert s["balanced_accuracy"] == pytest.approx(0.75)
+    assert s["f1"] == pytest.approx(0.75)
+    assert s["mcc"] == pytest.approx(0.5)
+    # of 16 positive/negative pairs, only (0.4 vs 0.6) is misordered
+    assert s["roc_auc"] == pytest.approx(15 / 16)
+    assert s["brier"] == pytest.approx(np.mean((p - y) ** 2))
+    assert s["log_loss"] == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def test_threshold_and_one_class_fold():
+    y, p = np.array([0, 0, 1]), np.array([0.2, 0.4, 0.3])
+    assert score(y, p, threshold=0.25)["tp"] == 1
+    single = score(np.array([1, 1]), np.array([0.9, 0.2]), ["roc_auc", "specificity", "accuracy"])
+    assert math.isnan(single["roc_auc"]) and math.isnan(single["specificity"])
+    assert single["accuracy"] == 0.5
