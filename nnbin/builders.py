@@ -7,16 +7,18 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from nnbin.spec import ModelSpec
 
 __all__ = ["ModelSpec", "build_model", "build_logistic", "build_shallow", "build_deep", "describe",
-           "make_optimizer"]
+           "make_optimizer", "initial_weights"]
 
 
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """A fresh Keras optimizer of the given name with Keras' default settings."""
-    return type(keras.optimizers.get(name))(learning_rate=learning_rate)
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer of the given name with Keras' defaults (momentum: sgd, rmsprop)."""
+    options = {"momentum": momentum} if momentum else {}
+    return type(keras.optimizers.get(name))(learning_rate=learning_rate, **options)
 
 
 def _initializer(name: str, seed: int | None):
@@ -27,37 +29,55 @@ def _initializer(name: str, seed: int | None):
         return cls()
 
 
-def build_model(spec: ModelSpec, n_features: int, compile: bool = True) -> keras.Sequential:
+def _layer_seed(spec: ModelSpec, index: int) -> int | None:
+    """Seed of layer `index` (0 = output layer; 100 + i = dropout after hidden layer i)."""
+    return None if spec.seed is None else spec.seed * 1000 + index
+
+
+def initial_weights(spec: ModelSpec, n_features: int) -> list:
+    """The weights `build_model(spec, n_features)` starts from, without building a model:
+    [W1, b1, ..., W_out, b_out] as numpy arrays (biases start at zero)."""
+    sizes = (n_features, *spec.hidden, 1)
+    layer_indices = [*range(1, len(spec.hidden) + 1), 0]
+    weights = []
+    for (m, u), index in zip(zip(sizes[:-1], sizes[1:]), layer_indices):
+        kernel = _initializer(spec.kernel_initializer, _layer_seed(spec, index))((m, u), "float32")
+        weights += [keras.ops.convert_to_numpy(kernel), np.zeros(u, dtype="float32")]
+    return weights
+
+
+def build_model(spec: ModelSpec, n_features: int, compile: bool = True,
+                steps_per_execution: int = 1) -> keras.Sequential:
     """Compiled Sequential: the spec's hidden layers, then one sigmoid unit; binary cross-entropy.
 
     With spec.seed set, the initial weights (and dropout masks' seeds) are fixed by it.
+    steps_per_execution > 1 runs several mini-batches per graph call (same result, less overhead).
     """
     if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
         from nnbin.errors import ConfigError
 
         raise ConfigError(f"n_features must be an integer >= 1, got {n_features!r}")
-    seed = spec.seed
-    layer_seed = (lambda i: None) if seed is None else (lambda i: seed * 1000 + i)
     regularizer = keras.regularizers.L2(spec.l2) if spec.l2 > 0 else None
     layers: list = [keras.Input(shape=(n_features,), name="X")]
     for i, (units, activation) in enumerate(zip(spec.hidden, spec.activations), start=1):
         layers.append(keras.layers.Dense(
             units, activation=activation, name=f"hidden_{i}",
-            kernel_initializer=_initializer(spec.kernel_initializer, layer_seed(i)),
+            kernel_initializer=_initializer(spec.kernel_initializer, _layer_seed(spec, i)),
             kernel_regularizer=regularizer,
         ))
         if spec.dropout > 0:
-            layers.append(keras.layers.Dropout(spec.dropout, seed=layer_seed(100 + i),
+            layers.append(keras.layers.Dropout(spec.dropout, seed=_layer_seed(spec, 100 + i),
                                                name=f"dropout_{i}"))
     layers.append(keras.layers.Dense(
         1, activation="sigmoid", name="output",
-        kernel_initializer=_initializer(spec.kernel_initializer, layer_seed(0)),
+        kernel_initializer=_initializer(spec.kernel_initializer, _layer_seed(spec, 0)),
         kernel_regularizer=regularizer,
     ))
     model = keras.Sequential(layers, name=spec.kind)
     if compile:
-        model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
-                      loss="binary_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate, spec.momentum),
+                      loss="binary_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=steps_per_execution)
     return model
 
 

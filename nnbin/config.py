@@ -48,6 +48,7 @@ class Hyper(Strict):
     kernel_initializer: str = "glorot_uniform"
     optimizer: str = "adam"
     learning_rate: float = 0.001
+    momentum: float = 0.0
     batch_size: int = 32
     epochs: int = 100
     class_weight: Optional[Literal["balanced"]] = None
@@ -100,6 +101,11 @@ class Hyper(Strict):
     def _learning_rate(cls, v):
         return check_number(v, low=0, low_open=True)
 
+    @field_validator("momentum")
+    @classmethod
+    def _momentum(cls, v):
+        return check_number(v, low=0, high=1, high_open=True)
+
     @field_validator("batch_size", "epochs")
     @classmethod
     def _positive(cls, v):
@@ -116,7 +122,7 @@ class Hyper(Strict):
         return ModelSpec(hidden=tuple(self.hidden or ()), depth=self.depth, width=self.width,
                          activation=activation, dropout=self.dropout, l2=self.l2,
                          kernel_initializer=self.kernel_initializer, optimizer=self.optimizer,
-                         learning_rate=self.learning_rate, seed=seed)
+                         learning_rate=self.learning_rate, momentum=self.momentum, seed=seed)
 
 
 HYPER_FIELDS = tuple(Hyper.model_fields)
@@ -213,7 +219,7 @@ class ExperimentConfig(Strict):
     rank_by: str = "roc_auc"
     threshold: float = 0.5
     device: Literal["auto", "cpu", "gpu"] = "auto"
-    engine: Literal["keras"] = "keras"
+    engine: Literal["fused", "keras"] = "fused"
     output_dir: Optional[str] = None
 
     @field_validator("models")

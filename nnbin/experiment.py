@@ -79,13 +79,13 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         check_writable(out)
 
     from nnbin.device import configure_device
-    from nnbin.engines import ENGINES
+    from nnbin.engines import ENGINES, FoldCache
 
     device = configure_device(config.device)
     train = ENGINES[config.engine]
     started, rows, history = time.time(), [], []
     with _progress(len(trials), progress) as bar:
-        for result in train(trials, dataset, cv.inner_fraction):
+        for result in train(trials, FoldCache(dataset, cv.inner_fraction)):
             trial = result.trial
             rows.append(trial_row(result, dataset.y[trial.split.validation], config.metrics,
                                   config.threshold))

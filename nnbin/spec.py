@@ -12,6 +12,7 @@ ACTIVATIONS = (
 )
 OPTIMIZERS = ("adadelta", "adafactor", "adagrad", "adam", "adamax", "adamw", "ftrl",
               "lion", "nadam", "rmsprop", "sgd")
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 INITIALIZERS = (
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal",
     "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
@@ -76,6 +77,7 @@ class ModelSpec:
     kernel_initializer: str = "glorot_uniform"
     optimizer: str = "adam"
     learning_rate: float = 0.001
+    momentum: float = 0.0
     seed: int | None = None
     activations: tuple[str, ...] = field(init=False, repr=False)
 
@@ -114,6 +116,9 @@ class ModelSpec:
         check_number(self.l2, low=0, name="l2")
         check_number(self.learning_rate, low=0, low_open=True, name="learning_rate")
         set_("optimizer", check_choice("optimizer", self.optimizer, OPTIMIZERS))
+        check_number(self.momentum, low=0, high=1, high_open=True, name="momentum")
+        if self.momentum and self.optimizer not in MOMENTUM_OPTIMIZERS:
+            raise ValueError(f"momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not {self.optimizer}")
         set_("kernel_initializer",
              check_choice("kernel_initializer", self.kernel_initializer, INITIALIZERS))
         if self.seed is not None:

@@ -12,7 +12,7 @@ from nnbin.cli import main
 from nnbin.config import HYPER_FIELDS, config_from_dict
 from nnbin.cv import make_splits, make_trials
 from nnbin.data import from_frame
-from nnbin.engines.keras_engine import prepare_fold
+from nnbin.engines.folds import prepare_fold
 from nnbin.experiment import run_experiment
 from nnbin.metrics import METRICS
 

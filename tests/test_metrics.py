@@ -30,3 +30,28 @@ def test_threshold_and_one_class_fold():
     single = score(np.array([1, 1]), np.array([0.9, 0.2]), ["roc_auc", "specificity", "accuracy"])
     assert math.isnan(single["roc_auc"]) and math.isnan(single["specificity"])
     assert single["accuracy"] == 0.5
+
+
+def test_every_metric_matches_scikit_learn_on_random_data():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        n = int(rng.integers(5, 200))
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]
+        p = rng.random(n)
+        if trial % 2:
+            p = np.round(p, 1)  # ties
+        s = score(y, p)
+        predicted = (p >= 0.5).astype(int)
+        assert s["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
+        assert s["pr_auc"] == pytest.approx(skm.average_precision_score(y, p))
+        assert s["log_loss"] == pytest.approx(skm.log_loss(y, np.clip(p, 1e-7, 1 - 1e-7)))
+        assert s["accuracy"] == pytest.approx(skm.accuracy_score(y, predicted))
+        assert s["f1"] == pytest.approx(skm.f1_score(y, predicted, zero_division=0))
+        assert s["mcc"] == pytest.approx(skm.matthews_corrcoef(y, predicted))
+        assert s["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, predicted))
+        assert s["sensitivity"] == pytest.approx(skm.recall_score(y, predicted))
+        assert s["specificity"] == pytest.approx(skm.recall_score(1 - y, 1 - predicted))
+        assert s["brier"] == pytest.approx(skm.brier_score_loss(y, p))

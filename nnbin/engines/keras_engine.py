@@ -8,11 +8,12 @@ from typing import Iterable, Iterator
 
 import keras
 import numpy as np
-from sklearn.model_selection import train_test_split
-
 from nnbin.builders import build_model
 from nnbin.cv import Trial
-from nnbin.data import Dataset
+from nnbin.engines.folds import FoldCache
+
+
+STEPS_PER_EXECUTION = 16  # mini-batches per graph call: identical updates, ~20% less overhead
 
 
 @dataclass
@@ -26,6 +27,7 @@ class TrialResult:
     fit_seconds: float = 0.0
     status: str = "ok"                     # 'ok' or 'diverged' (non-finite loss)
     model: keras.Model | None = field(default=None, repr=False)
+    weights: list | None = field(default=None, repr=False)  # as keras get_weights()
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
@@ -34,28 +36,19 @@ def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
     return {c: len(y) / (2.0 * counts[c]) for c in (0, 1)}
 
 
-def prepare_fold(trial: Trial, dataset: Dataset):
-    """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
-    train, validation = trial.split.train, trial.split.validation
-    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[train])
-    return (preprocessor.transform(dataset.X.iloc[train]), dataset.y[train],
-            preprocessor.transform(dataset.X.iloc[validation]))
-
-
-def fit_trial(trial: Trial, dataset: Dataset, inner_fraction: float = 0.1,
-              keep_model: bool = False) -> TrialResult:
+def fit_trial(trial: Trial, folds: FoldCache, keep_model: bool = False) -> TrialResult:
     """Build, fit and predict one trial. Early stopping watches an inner split of the
     training fold, never the fold being scored."""
     hyper = trial.hyper
-    X_train, y_train, X_val = prepare_fold(trial, dataset)
+    arrays = folds.get(trial)
+    X_train, y_train, X_val = arrays.X_fit, arrays.y_fit, arrays.X_val
     keras.utils.set_random_seed(trial.seed)
-    model = build_model(hyper.spec(seed=trial.seed), X_train.shape[1])
+    model = build_model(hyper.spec(seed=trial.seed), X_train.shape[1],
+                        steps_per_execution=STEPS_PER_EXECUTION)
     callbacks = [keras.callbacks.TerminateOnNaN()]
     validation_data = None
     if hyper.patience:
-        X_train, X_stop, y_train, y_stop = train_test_split(
-            X_train, y_train, test_size=inner_fraction, stratify=y_train, random_state=trial.seed)
-        validation_data = (X_stop, y_stop)
+        validation_data = (arrays.X_stop, arrays.y_stop)
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hyper.patience, restore_best_weights=True))
     class_weight = balanced_class_weight(y_train) if hyper.class_weight == "balanced" else None
@@ -73,15 +66,15 @@ def fit_trial(trial: Trial, dataset: Dataset, inner_fraction: float = 0.1,
     else:
         status = "ok"
     result = TrialResult(trial, y_prob, history, len(losses), fit_seconds, status,
-                         model if keep_model else None)
+                         model if keep_model else None, model.get_weights())
     if not keep_model:
         del model
         keras.backend.clear_session(free_memory=True)  # keep memory flat over many trials
     return result
 
 
-def train_trials(trials: Iterable[Trial], dataset: Dataset, inner_fraction: float = 0.1,
+def train_trials(trials: Iterable[Trial], folds: FoldCache,
                  keep_models: bool = False) -> Iterator[TrialResult]:
     """Fit the trials one after another, yielding each result as it finishes."""
     for trial in trials:
-        yield fit_trial(trial, dataset, inner_fraction, keep_models)
+        yield fit_trial(trial, folds, keep_models)

@@ -1,0 +1,53 @@
+"""Per-fold arrays shared by every trial on the same fold: preprocessing fitted on the
+training fold only, and the inner early-stopping split carved from the training fold."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from nnbin.cv import Trial
+from nnbin.data import Dataset
+
+
+@dataclass(frozen=True)
+class FoldArrays:
+    X_fit: np.ndarray            # rows the weights are fitted on
+    y_fit: np.ndarray
+    X_stop: np.ndarray | None    # inner split watched by early stopping (None without it)
+    y_stop: np.ndarray | None
+    X_val: np.ndarray            # the fold being scored
+
+
+def prepare_fold(trial: Trial, dataset: Dataset):
+    """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
+    train, validation = trial.split.train, trial.split.validation
+    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[train])
+    return (preprocessor.transform(dataset.X.iloc[train]), dataset.y[train],
+            preprocessor.transform(dataset.X.iloc[validation]))
+
+
+class FoldCache:
+    """Computes each fold's arrays once, however many trials use that fold."""
+
+    def __init__(self, dataset: Dataset, inner_fraction: float = 0.1):
+        self.dataset, self.inner_fraction = dataset, inner_fraction
+        self._prepared: dict = {}
+        self._arrays: dict = {}
+
+    def get(self, trial: Trial) -> FoldArrays:
+        fold_key = (trial.split.repeat, trial.split.fold)
+        key = (*fold_key, bool(trial.hyper.patience), trial.seed)
+        if key not in self._arrays:
+            if fold_key not in self._prepared:
+                self._prepared[fold_key] = prepare_fold(trial, self.dataset)
+            X_train, y_train, X_val = self._prepared[fold_key]
+            if trial.hyper.patience:
+                X_fit, X_stop, y_fit, y_stop = train_test_split(
+                    X_train, y_train, test_size=self.inner_fraction, stratify=y_train,
+                    random_state=trial.seed)
+                self._arrays[key] = FoldArrays(X_fit, y_fit, X_stop, y_stop, X_val)
+            else:
+                self._arrays[key] = FoldArrays(X_train, y_train, None, None, X_val)
+        return self._arrays[key]

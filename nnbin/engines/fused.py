@@ -1,0 +1,360 @@
+"""The fused engine: every trial of one architecture trained at once, as one stacked model.
+
+Weights carry a leading "model" axis (K models); each model draws its own shuffled
+mini-batches from its own training fold, starts from the weights the builder gives for
+its seed, and has its own learning rate, momentum, L2, dropout rate, class weights,
+epochs and early-stopping patience. One compiled graph runs a whole epoch of all K
+models; the optimizers (SGD with momentum, RMSprop, Adam) follow Keras' update rules
+and default hyperparameters.
+
+Trials share a group when they share hidden widths, activations, optimizer and batch size.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nnbin.builders import build_model, initial_weights
+from nnbin.cv import Trial
+from nnbin.engines.folds import FoldArrays, FoldCache
+from nnbin.engines.keras_engine import TrialResult, balanced_class_weight, train_trials as keras_trials
+
+FUSED_OPTIMIZERS = ("sgd", "rmsprop", "adam")
+ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
+MAX_GROUP = 256  # models per stacked graph; larger groups are split
+
+
+def group_key(trial: Trial) -> tuple:
+    """Trials with the same key can be trained as one stack."""
+    spec = trial.hyper.spec()
+    return spec.hidden, spec.activations, spec.optimizer, trial.hyper.batch_size
+
+
+def supports(trial: Trial) -> bool:
+    return trial.hyper.optimizer in FUSED_OPTIMIZERS
+
+
+# ---------------------------------------------------------------- counter-based random numbers
+# Every random draw is a hash of (trial seed, purpose, counter): a trial's shuffles and
+# dropout masks do not depend on which other trials share its stack.
+_SHUFFLE, _DROPOUT = 0x5EED, 0xD7A0
+
+
+def _hash32(x):
+    """lowbias32 integer hash on uint32 tensors (wrapping arithmetic)."""
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, np.uint32(16)))
+    x = x * np.uint32(0x7FEB352D)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, np.uint32(15)))
+    x = x * np.uint32(0x846CA68B)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, np.uint32(16)))
+
+
+def mix(base, purpose, counter):
+    """A new uint32 stream per (base, purpose, counter)."""
+    salt = _hash32(tf.cast(purpose, tf.uint32) * np.uint32(0x9E3779B9) + tf.cast(counter, tf.uint32))
+    return _hash32(tf.bitwise.bitwise_xor(base, salt))
+
+
+def uniform_bits(x):
+    return _hash32(x)
+
+
+def uniform(x):
+    """Uniform [0, 1) float32 from uint32 counters."""
+    return tf.cast(tf.bitwise.right_shift(_hash32(x), np.uint32(8)), tf.float32) / np.float32(2 ** 24)
+
+
+def seed_hashes(seeds) -> np.ndarray:
+    """Trial seeds -> well-mixed uint32 stream bases."""
+    return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()
+
+
+def _pad(arrays: list, fill=0.0) -> np.ndarray:
+    """Stack arrays of different lengths along a new first axis, padding with `fill`."""
+    longest = max(len(a) for a in arrays)
+    out = np.full((len(arrays), longest, *arrays[0].shape[1:]), fill, dtype=np.float32)
+    for k, a in enumerate(arrays):
+        out[k, :len(a)] = a
+    return out
+
+
+def _per_model(values, like: tf.Tensor) -> tf.Tensor:
+    """(K,) values reshaped to broadcast against a stacked tensor of like's rank."""
+    return tf.reshape(values, [-1] + [1] * (like.shape.rank - 1))
+
+
+@dataclass
+class StackedFit:
+    """Everything one group needs, as stacked arrays with a leading model axis."""
+
+    trials: list
+    X_fit: np.ndarray      # (K, n, m)
+    y_fit: np.ndarray      # (K, n)
+    n_fit: np.ndarray      # (K,) rows per model
+    X_stop: np.ndarray     # (K, s, m), zero rows when a model does not stop early
+    y_stop: np.ndarray
+    n_stop: np.ndarray
+    X_val: np.ndarray      # (K, v, m)
+    n_val: np.ndarray
+
+    @classmethod
+    def build(cls, trials: list, folds: list[FoldArrays]) -> "StackedFit":
+        m = folds[0].X_fit.shape[1]
+        empty_X, empty_y = np.zeros((1, m), np.float32), np.zeros(1, np.float32)
+        stop_X = [f.X_stop if f.X_stop is not None else empty_X for f in folds]
+        stop_y = [f.y_stop if f.y_stop is not None else empty_y for f in folds]
+        return cls(
+            trials,
+            _pad([f.X_fit for f in folds]), _pad([f.y_fit for f in folds]),
+            np.array([len(f.y_fit) for f in folds]),
+            _pad(stop_X), _pad(stop_y),
+            np.array([0 if f.X_stop is None else len(f.y_stop) for f in folds]),
+            _pad([f.X_val for f in folds]), np.array([len(f.X_val) for f in folds]),
+        )
+
+
+class StackedMLP:
+    """K multilayer perceptrons of one architecture, trained together."""
+
+    def __init__(self, trials: list, n_features: int, jit_compile: bool = True):
+        first = trials[0].hyper
+        spec = first.spec()
+        self.trials = trials
+        self.activations = [keras.activations.get(a) for a in spec.activations]
+        self.optimizer = spec.optimizer
+        self.batch_size = first.batch_size
+        hypers = [t.hyper for t in trials]
+        vector = lambda name: np.array([getattr(h, name) for h in hypers], np.float32)  # noqa: E731
+        self.learning_rate, self.momentum = vector("learning_rate"), vector("momentum")
+        self.l2, self.dropout = vector("l2"), vector("dropout")
+        self.epochs = np.array([h.epochs for h in hypers])
+        self.patience = np.array([h.patience for h in hypers])
+        per_model = [initial_weights(t.hyper.spec(seed=t.seed), n_features) for t in trials]
+        self.params = [tf.constant(np.stack(layer)) for layer in zip(*per_model)]
+        n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
+        self.slots = [[tf.zeros_like(p) for p in self.params] for _ in range(n_slots)]
+        self.uses_dropout = bool(self.dropout.any())
+        self.uses_early_stopping = bool(self.patience.any())
+        self._unit_offsets = [  # element index within one step's (B, u) dropout mask
+            tf.reshape(tf.cast(tf.range(self.batch_size * u), tf.uint32), (self.batch_size, u))[None]
+            for u in spec.hidden]
+        self._train = tf.function(self._train_graph, jit_compile=jit_compile)
+        self._predict = tf.function(self._logits, jit_compile=jit_compile, reduce_retracing=True)
+
+    # ------------------------------------------------------------ model
+    def _logits(self, params, X, keep=None):
+        """X (K, b, m) -> logits (K, b). keep: per hidden layer (K, b, u) dropout scale or None."""
+        h = X
+        for layer, activation in enumerate(self.activations):
+            W, b = params[2 * layer], params[2 * layer + 1]
+            h = activation(tf.matmul(h, W) + b[:, None, :])
+            if keep is not None:
+                h = h * keep[layer]
+        W, b = params[-2], params[-1]
+        return (tf.matmul(h, W) + b[:, None, :])[..., 0]
+
+    def _penalty(self, params, l2):
+        kernels = params[0::2]
+        return l2 * tf.add_n([tf.reduce_sum(tf.square(W), axis=[1, 2]) for W in kernels])
+
+    def _loss_graph(self, params, X, y, n, l2):
+        """Mean binary cross-entropy over each model's first n rows, plus its L2 penalty: (K,)."""
+        logits = self._logits(params, X)
+        mask = tf.cast(tf.range(tf.shape(X)[1])[None, :] < n[:, None], tf.float32)
+        bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
+        return (tf.reduce_sum(bce * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+                + self._penalty(params, l2))
+
+    # ------------------------------------------------------------ optimizers (Keras' rules)
+    def _update(self, params, slots, grads, step, active, lr, momentum):
+        new_params, new_slots = [], [list(s) for s in slots]
+        for i, (p, g) in enumerate(zip(params, grads)):
+            rate = _per_model(lr, p)
+            if self.optimizer == "adam":
+                m, v = slots[0][i], slots[1][i]
+                m = m + (g - m) * (1 - ADAM_BETA_1)
+                v = v + (tf.square(g) - v) * (1 - ADAM_BETA_2)
+                t = _per_model(step, p)
+                alpha = rate * tf.sqrt(1 - ADAM_BETA_2 ** t) / (1 - ADAM_BETA_1 ** t)
+                p_new, state = p - m * alpha / (tf.sqrt(v) + EPSILON), [m, v]
+            elif self.optimizer == "sgd":
+                velocity = _per_model(momentum, p) * slots[0][i] - rate * g
+                p_new, state = p + velocity, [velocity]
+            else:  # rmsprop
+                mean_square = RMSPROP_RHO * slots[0][i] + (1 - RMSPROP_RHO) * tf.square(g)
+                increment = rate * g / tf.sqrt(mean_square + EPSILON)
+                velocity = _per_model(momentum, p) * slots[1][i] + increment
+                p_new, state = p - velocity, [mean_square, velocity]
+            keep = _per_model(active, p) > 0
+            new_params.append(tf.where(keep, p_new, p))
+            for j, s in enumerate(state):
+                new_slots[j][i] = tf.where(keep, s, slots[j][i])
+        return new_params, new_slots
+
+    # ------------------------------------------------------------ the whole training, compiled
+    def _train_graph(self, params, X, y, n, X_stop, y_stop, n_stop, seeds, epochs, patience,
+                     lr, momentum, l2, dropout, class_weight):
+        """Every epoch of every model in one graph. Returns the trained (or best, with early
+        stopping) weights, per-epoch losses (E, K), stop-split losses (E, K), epochs run and
+        a divergence flag per model."""
+        K, B = len(self.trials), self.batch_size
+        S, E = self.steps_per_epoch, int(self.epochs.max())   # static: XLA wants fixed shapes
+        slots = self.slots
+        steps = tf.zeros([K], tf.float32)
+        running = tf.ones([K], tf.bool)
+        diverged = tf.zeros([K], tf.bool)
+        epochs_run = tf.zeros([K], tf.int32)
+        best_loss = tf.fill([K], np.float32(np.inf))
+        wait = tf.zeros([K], tf.int32)
+        best_params = list(params)
+        watched_models = patience > 0
+        losses = tf.TensorArray(tf.float32, size=E)
+        stop_losses = tf.TensorArray(tf.float32, size=E)
+        row = tf.range(S * B)  # X and y are padded to S * B rows
+        for e in tf.range(E):
+            running = running & (e < epochs)
+            active = tf.cast(running, tf.float32)
+            # each model's own shuffle of its own rows; padding rows sort last
+            keys = uniform_bits(mix(seeds, _SHUFFLE, e)[:, None] + tf.cast(row, tf.uint32)[None, :])
+            keys = tf.where(row[None, :] < n[:, None], tf.cast(keys, tf.int64), np.int64(2 ** 40))
+            order = tf.argsort(keys, axis=1, stable=True, direction="ASCENDING")
+            epoch_loss = tf.zeros([K], tf.float32)
+            for s in tf.range(S):
+                position = s * B + tf.range(B)
+                rows = tf.gather(order, position, axis=1)
+                valid = tf.cast(position[None, :] < n[:, None], tf.float32)           # (K, B)
+                count = tf.reduce_sum(valid, axis=1)
+                Xb = tf.gather(X, rows, batch_dims=1)
+                yb = tf.gather(y, rows, batch_dims=1)
+                weight = valid * tf.where(yb > 0.5, class_weight[:, 1:2], class_weight[:, 0:1])
+                keep = None
+                if self.uses_dropout:
+                    base = mix(seeds, _DROPOUT, e * S + s)
+                    rate = dropout[:, None, None]
+                    keep = [tf.cast(uniform(mix(base, 1 + layer, 0)[:, None, None] + offsets)
+                                    >= rate, tf.float32) / (1 - rate)
+                            for layer, offsets in enumerate(self._unit_offsets)]
+                with tf.GradientTape() as tape:
+                    tape.watch(params)
+                    logits = self._logits(params, Xb, keep)
+                    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=yb, logits=logits)
+                    loss = (tf.reduce_sum(bce * weight, axis=1) / tf.maximum(count, 1.0)
+                            + self._penalty(params, l2))
+                    total = tf.reduce_sum(loss * active)
+                grads = tape.gradient(total, params)
+                step_active = active * tf.cast(count > 0, tf.float32)
+                steps = steps + step_active
+                params, slots = self._update(params, slots, grads, steps, step_active, lr, momentum)
+                epoch_loss = epoch_loss + loss * count
+            epoch_loss = epoch_loss / tf.cast(n, tf.float32)
+            losses = losses.write(e, epoch_loss)
+            epochs_run = epochs_run + tf.cast(running, tf.int32)
+            bad = running & ~tf.math.is_finite(epoch_loss)
+            diverged = diverged | bad
+            running = running & ~bad
+            if self.uses_early_stopping:  # Keras' EarlyStopping(restore_best_weights=True)
+                stop_loss = self._loss_graph(params, X_stop, y_stop, n_stop, l2)
+                stop_losses = stop_losses.write(e, stop_loss)
+                watched = running & watched_models
+                improved = watched & (stop_loss < best_loss)
+                best_loss = tf.where(improved, stop_loss, best_loss)
+                wait = tf.where(improved, 0, tf.where(watched, wait + 1, wait))
+                take = improved | (watched & (e == 0))
+                best_params = [tf.where(_per_model(take, p), p, bp) for p, bp in zip(params, best_params)]
+                running = running & ~(watched & (wait >= patience) & (e > 0))
+            else:
+                stop_losses = stop_losses.write(e, tf.zeros([K], tf.float32))
+            if not tf.reduce_any(running):
+                break
+        params = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(params, best_params)]
+        return params, losses.stack(), stop_losses.stack(), epochs_run, diverged
+
+    # ------------------------------------------------------------ training
+    def fit(self, data: StackedFit, class_weights: np.ndarray, seeds: list[int]):
+        """Train every model for its own number of epochs, stopping each on its own."""
+        constant = tf.constant
+        self.steps_per_epoch = int(math.ceil(data.n_fit.max() / self.batch_size))
+        rows = self.steps_per_epoch * self.batch_size
+        X_fit = np.pad(data.X_fit, [(0, 0), (0, rows - data.X_fit.shape[1]), (0, 0)])
+        y_fit = np.pad(data.y_fit, [(0, 0), (0, rows - data.y_fit.shape[1])])
+        self.params, losses, stop_losses, epochs_run, diverged = self._train(
+            self.params, constant(X_fit), constant(y_fit), constant(data.n_fit, tf.int32),
+            constant(data.X_stop), constant(data.y_stop), constant(data.n_stop, tf.int32),
+            constant(seed_hashes(seeds)), constant(self.epochs, tf.int32),
+            constant(self.patience, tf.int32), constant(self.learning_rate),
+            constant(self.momentum), constant(self.l2), constant(self.dropout),
+            constant(class_weights, tf.float32))
+        losses, stop_losses = losses.numpy(), stop_losses.numpy()
+        epochs_run = epochs_run.numpy()
+        history = []
+        for k, ran in enumerate(epochs_run):
+            record = {"loss": losses[:ran, k].tolist()}
+            if self.patience[k]:
+                record["val_loss"] = stop_losses[:ran, k].tolist()
+            history.append(record)
+        return history, epochs_run, diverged.numpy()
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities (K, rows) of each model on its own rows."""
+        return tf.sigmoid(self._predict(self.params, tf.constant(X))).numpy()
+
+    def weights(self, k: int) -> list[np.ndarray]:
+        """Model k's weights, in keras.Sequential.get_weights() order."""
+        return [p[k].numpy() for p in self.params]
+
+
+def to_keras(trial: Trial, weights: list, n_features: int) -> keras.Sequential:
+    """An ordinary keras.Sequential from the builders, holding a fused trial's weights."""
+    model = build_model(trial.hyper.spec(seed=trial.seed), n_features)
+    model.set_weights(weights)
+    return model
+
+
+def train_group(trials: list, folds: FoldCache, keep_models: bool = False,
+                jit_compile: bool = True) -> list[TrialResult]:
+    """Train one group of same-architecture trials as a stack; one result per trial."""
+    fold_arrays = [folds.get(t) for t in trials]
+    data = StackedFit.build(trials, fold_arrays)
+    n_features = data.X_fit.shape[2]
+    start = time.perf_counter()
+    stack = StackedMLP(trials, n_features, jit_compile=jit_compile)
+    class_weights = np.array([
+        [balanced_class_weight(f.y_fit.astype(int))[c] for c in (0, 1)]
+        if t.hyper.class_weight == "balanced" else [1.0, 1.0]
+        for t, f in zip(trials, fold_arrays)])
+    history, epochs_run, diverged = stack.fit(data, class_weights, [t.seed for t in trials])
+    probabilities = stack.predict(data.X_val)
+    seconds = (time.perf_counter() - start) / len(trials)
+    results = []
+    for k, trial in enumerate(trials):
+        y_prob = probabilities[k, :data.n_val[k]].astype(np.float64)
+        status = "ok"
+        if diverged[k] or not np.all(np.isfinite(y_prob)):
+            y_prob, status = np.full(data.n_val[k], np.nan), "diverged"
+        weights = stack.weights(k)
+        model = to_keras(trial, weights, n_features) if keep_models else None
+        results.append(TrialResult(trial, y_prob, dict(history[k]), int(epochs_run[k]), seconds,
+                                   status, model, weights))
+    return results
+
+
+def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
+                 jit_compile: bool = True) -> Iterator[TrialResult]:
+    """Group trials by architecture and train each group as one stack; trials the fused
+    engine cannot train (other optimizers) go to the plain keras engine."""
+    groups: dict = defaultdict(list)
+    plain = []
+    for trial in trials:
+        (groups[group_key(trial)] if supports(trial) else plain).append(trial)
+    for members in groups.values():
+        for start in range(0, len(members), MAX_GROUP):
+            yield from train_group(members[start:start + MAX_GROUP], folds, keep_models, jit_compile)
+    if plain:
+        yield from keras_trials(plain, folds, keep_models)
