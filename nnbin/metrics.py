@@ -6,11 +6,21 @@ adds up over thousands of trials); tests check every one against scikit-learn.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def _ratio(num, den) -> float:
     return float(num / den) if den else float("nan")
+
+
+def rankdata(x: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given their average rank (as scipy.stats.rankdata)."""
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_x)) + 1]
+    ends = np.r_[starts[1:], len(x)]
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
 
 
 def roc_auc(y, p) -> float:

@@ -28,7 +28,8 @@ from nnbin.engines.keras_engine import TrialResult, balanced_class_weight, train
 
 FUSED_OPTIMIZERS = ("sgd", "rmsprop", "adam")
 ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
-MAX_GROUP = 256  # models per stacked graph; larger groups are split
+MAX_GROUP = 256       # models per stack; larger groups are split
+STACKS_PER_CALL = 4   # stacks compiled and trained together (progress is reported per call)
 
 
 def group_key(trial: Trial) -> tuple:
@@ -123,7 +124,7 @@ class StackedFit:
 class StackedMLP:
     """K multilayer perceptrons of one architecture, trained together."""
 
-    def __init__(self, trials: list, n_features: int, jit_compile: bool = True):
+    def __init__(self, trials: list, n_features: int):
         first = trials[0].hyper
         spec = first.spec()
         self.trials = trials
@@ -140,13 +141,15 @@ class StackedMLP:
         self.params = [tf.constant(np.stack(layer)) for layer in zip(*per_model)]
         n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
         self.slots = [[tf.zeros_like(p) for p in self.params] for _ in range(n_slots)]
+        # features no model of the stack uses are left out of the graph (faster to compile)
         self.uses_dropout = bool(self.dropout.any())
         self.uses_early_stopping = bool(self.patience.any())
+        self.uses_l2 = bool(self.l2.any())
+        self.uses_momentum = bool(self.momentum.any())
+        self.uses_class_weight = any(t.hyper.class_weight for t in trials)
         self._unit_offsets = [  # element index within one step's (B, u) dropout mask
             tf.reshape(tf.cast(tf.range(self.batch_size * u), tf.uint32), (self.batch_size, u))[None]
             for u in spec.hidden]
-        self._train = tf.function(self._train_graph, jit_compile=jit_compile)
-        self._predict = tf.function(self._logits, jit_compile=jit_compile, reduce_retracing=True)
 
     # ------------------------------------------------------------ model
     def _logits(self, params, X, keep=None):
@@ -161,6 +164,9 @@ class StackedMLP:
         return (tf.matmul(h, W) + b[:, None, :])[..., 0]
 
     def _penalty(self, params, l2):
+        """Keras' L2: l2 · Σ W² over every kernel, per model (0 when no model uses L2)."""
+        if not self.uses_l2:
+            return 0.0
         kernels = params[0::2]
         return l2 * tf.add_n([tf.reduce_sum(tf.square(W), axis=[1, 2]) for W in kernels])
 
@@ -185,13 +191,19 @@ class StackedMLP:
                 alpha = rate * tf.sqrt(1 - ADAM_BETA_2 ** t) / (1 - ADAM_BETA_1 ** t)
                 p_new, state = p - m * alpha / (tf.sqrt(v) + EPSILON), [m, v]
             elif self.optimizer == "sgd":
-                velocity = _per_model(momentum, p) * slots[0][i] - rate * g
-                p_new, state = p + velocity, [velocity]
+                if self.uses_momentum:
+                    velocity = _per_model(momentum, p) * slots[0][i] - rate * g
+                    p_new, state = p + velocity, [velocity]
+                else:
+                    p_new, state = p - rate * g, []
             else:  # rmsprop
                 mean_square = RMSPROP_RHO * slots[0][i] + (1 - RMSPROP_RHO) * tf.square(g)
                 increment = rate * g / tf.sqrt(mean_square + EPSILON)
-                velocity = _per_model(momentum, p) * slots[1][i] + increment
-                p_new, state = p - velocity, [mean_square, velocity]
+                if self.uses_momentum:
+                    velocity = _per_model(momentum, p) * slots[1][i] + increment
+                    p_new, state = p - velocity, [mean_square, velocity]
+                else:
+                    p_new, state = p - increment, [mean_square]
             keep = _per_model(active, p) > 0
             new_params.append(tf.where(keep, p_new, p))
             for j, s in enumerate(state):
@@ -199,60 +211,61 @@ class StackedMLP:
         return new_params, new_slots
 
     # ------------------------------------------------------------ the whole training, compiled
-    def _train_graph(self, params, X, y, n, X_stop, y_stop, n_stop, seeds, epochs, patience,
+    def _train_graph(self, params, X, y, n, X_stop, y_stop, n_stop, X_val, seeds, epochs, patience,
                      lr, momentum, l2, dropout, class_weight):
-        """Every epoch of every model in one graph. Returns the trained (or best, with early
-        stopping) weights, per-epoch losses (E, K), stop-split losses (E, K), epochs run and
-        a divergence flag per model."""
+        """Every epoch of every model in one graph (plain tf.while_loop: no autograph, which
+        costs seconds to convert). Returns the trained (or, with early stopping, best) weights,
+        per-epoch losses (E, K), stop-split losses (E, K), epochs run, a divergence flag per
+        model and the validation probabilities (K, v)."""
         K, B = len(self.trials), self.batch_size
         S, E = self.steps_per_epoch, int(self.epochs.max())   # static: XLA wants fixed shapes
-        slots = self.slots
-        steps = tf.zeros([K], tf.float32)
-        running = tf.ones([K], tf.bool)
-        diverged = tf.zeros([K], tf.bool)
-        epochs_run = tf.zeros([K], tf.int32)
-        best_loss = tf.fill([K], np.float32(np.inf))
-        wait = tf.zeros([K], tf.int32)
-        best_params = list(params)
-        watched_models = patience > 0
-        losses = tf.TensorArray(tf.float32, size=E)
-        stop_losses = tf.TensorArray(tf.float32, size=E)
         row = tf.range(S * B)  # X and y are padded to S * B rows
-        for e in tf.range(E):
+        watched_models = patience > 0
+
+        def step(s, e, active, order, params, slots, steps, epoch_loss):
+            position = s * B + tf.range(B)
+            rows = tf.gather(order, position, axis=1)
+            valid = tf.cast(position[None, :] < n[:, None], tf.float32)           # (K, B)
+            count = tf.reduce_sum(valid, axis=1)
+            Xb = tf.gather(X, rows, batch_dims=1)
+            yb = tf.gather(y, rows, batch_dims=1)
+            weight = valid
+            if self.uses_class_weight:
+                weight = valid * tf.where(yb > 0.5, class_weight[:, 1:2], class_weight[:, 0:1])
+            keep = None
+            if self.uses_dropout:
+                base = mix(seeds, _DROPOUT, e * S + s)
+                rate = dropout[:, None, None]
+                keep = [tf.cast(uniform(mix(base, 1 + layer, 0)[:, None, None] + offsets) >= rate,
+                                tf.float32) / (1 - rate)
+                        for layer, offsets in enumerate(self._unit_offsets)]
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                logits = self._logits(params, Xb, keep)
+                bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=yb, logits=logits)
+                loss = (tf.reduce_sum(bce * weight, axis=1) / tf.maximum(count, 1.0)
+                        + self._penalty(params, l2))
+                total = tf.reduce_sum(loss * active)
+            grads = tape.gradient(total, params)
+            step_active = active * tf.cast(count > 0, tf.float32)
+            steps = steps + step_active
+            params, slots = self._update(params, slots, grads, steps, step_active, lr, momentum)
+            return params, slots, steps, epoch_loss + loss * count
+
+        def epoch(e, state):
+            (params, slots, steps, running, diverged, epochs_run, best_loss, wait, best_params,
+             losses, stop_losses) = state
             running = running & (e < epochs)
             active = tf.cast(running, tf.float32)
             # each model's own shuffle of its own rows; padding rows sort last
             keys = uniform_bits(mix(seeds, _SHUFFLE, e)[:, None] + tf.cast(row, tf.uint32)[None, :])
             keys = tf.where(row[None, :] < n[:, None], tf.cast(keys, tf.int64), np.int64(2 ** 40))
-            order = tf.argsort(keys, axis=1, stable=True, direction="ASCENDING")
-            epoch_loss = tf.zeros([K], tf.float32)
-            for s in tf.range(S):
-                position = s * B + tf.range(B)
-                rows = tf.gather(order, position, axis=1)
-                valid = tf.cast(position[None, :] < n[:, None], tf.float32)           # (K, B)
-                count = tf.reduce_sum(valid, axis=1)
-                Xb = tf.gather(X, rows, batch_dims=1)
-                yb = tf.gather(y, rows, batch_dims=1)
-                weight = valid * tf.where(yb > 0.5, class_weight[:, 1:2], class_weight[:, 0:1])
-                keep = None
-                if self.uses_dropout:
-                    base = mix(seeds, _DROPOUT, e * S + s)
-                    rate = dropout[:, None, None]
-                    keep = [tf.cast(uniform(mix(base, 1 + layer, 0)[:, None, None] + offsets)
-                                    >= rate, tf.float32) / (1 - rate)
-                            for layer, offsets in enumerate(self._unit_offsets)]
-                with tf.GradientTape() as tape:
-                    tape.watch(params)
-                    logits = self._logits(params, Xb, keep)
-                    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=yb, logits=logits)
-                    loss = (tf.reduce_sum(bce * weight, axis=1) / tf.maximum(count, 1.0)
-                            + self._penalty(params, l2))
-                    total = tf.reduce_sum(loss * active)
-                grads = tape.gradient(total, params)
-                step_active = active * tf.cast(count > 0, tf.float32)
-                steps = steps + step_active
-                params, slots = self._update(params, slots, grads, steps, step_active, lr, momentum)
-                epoch_loss = epoch_loss + loss * count
+            order = tf.argsort(keys, axis=1, stable=True)
+            _, params, slots, steps, epoch_loss = tf.while_loop(
+                lambda s, *_: s < S,
+                lambda s, params, slots, steps, epoch_loss: (
+                    s + 1, *step(s, e, active, order, params, slots, steps, epoch_loss)),
+                (tf.constant(0), params, slots, steps, tf.zeros([K], tf.float32)))
             epoch_loss = epoch_loss / tf.cast(n, tf.float32)
             losses = losses.write(e, epoch_loss)
             epochs_run = epochs_run + tf.cast(running, tf.int32)
@@ -271,39 +284,47 @@ class StackedMLP:
                 running = running & ~(watched & (wait >= patience) & (e > 0))
             else:
                 stop_losses = stop_losses.write(e, tf.zeros([K], tf.float32))
-            if not tf.reduce_any(running):
-                break
+            return e + 1, (params, slots, steps, running, diverged, epochs_run, best_loss, wait,
+                           best_params, losses, stop_losses)
+
+        state = (params, self.slots, tf.zeros([K], tf.float32), tf.ones([K], tf.bool),
+                 tf.zeros([K], tf.bool), tf.zeros([K], tf.int32), tf.fill([K], np.float32(np.inf)),
+                 tf.zeros([K], tf.int32), list(params),
+                 tf.TensorArray(tf.float32, size=E, element_shape=[K]),
+                 tf.TensorArray(tf.float32, size=E, element_shape=[K]))
+        _, state = tf.while_loop(lambda e, state: (e < E) & tf.reduce_any(state[3]), epoch,
+                                 (tf.constant(0), state))
+        params, _, _, _, diverged, epochs_run, _, _, best_params, losses, stop_losses = state
         params = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(params, best_params)]
-        return params, losses.stack(), stop_losses.stack(), epochs_run, diverged
+        probabilities = tf.sigmoid(self._logits(params, X_val))
+        return params, losses.stack(), stop_losses.stack(), epochs_run, diverged, probabilities
 
     # ------------------------------------------------------------ training
-    def fit(self, data: StackedFit, class_weights: np.ndarray, seeds: list[int]):
-        """Train every model for its own number of epochs, stopping each on its own."""
-        constant = tf.constant
+    def inputs(self, data: StackedFit, class_weights: np.ndarray) -> tuple:
+        """The graph's arguments; fixes the (static) steps per epoch."""
         self.steps_per_epoch = int(math.ceil(data.n_fit.max() / self.batch_size))
         rows = self.steps_per_epoch * self.batch_size
         X_fit = np.pad(data.X_fit, [(0, 0), (0, rows - data.X_fit.shape[1]), (0, 0)])
         y_fit = np.pad(data.y_fit, [(0, 0), (0, rows - data.y_fit.shape[1])])
-        self.params, losses, stop_losses, epochs_run, diverged = self._train(
-            self.params, constant(X_fit), constant(y_fit), constant(data.n_fit, tf.int32),
-            constant(data.X_stop), constant(data.y_stop), constant(data.n_stop, tf.int32),
-            constant(seed_hashes(seeds)), constant(self.epochs, tf.int32),
-            constant(self.patience, tf.int32), constant(self.learning_rate),
-            constant(self.momentum), constant(self.l2), constant(self.dropout),
-            constant(class_weights, tf.float32))
-        losses, stop_losses = losses.numpy(), stop_losses.numpy()
-        epochs_run = epochs_run.numpy()
+        c = tf.constant
+        return (self.params, c(X_fit), c(y_fit), c(data.n_fit, tf.int32),
+                c(data.X_stop), c(data.y_stop), c(data.n_stop, tf.int32), c(data.X_val),
+                c(seed_hashes([t.seed for t in self.trials])), c(self.epochs, tf.int32),
+                c(self.patience, tf.int32), c(self.learning_rate), c(self.momentum), c(self.l2),
+                c(self.dropout), c(class_weights, tf.float32))
+
+    def finish(self, outputs) -> tuple:
+        """Keep the trained weights; return per-model histories, epochs run, divergence flags
+        and validation probabilities."""
+        self.params, losses, stop_losses, epochs_run, diverged, probabilities = outputs
+        losses, stop_losses, epochs_run = losses.numpy(), stop_losses.numpy(), epochs_run.numpy()
         history = []
         for k, ran in enumerate(epochs_run):
             record = {"loss": losses[:ran, k].tolist()}
             if self.patience[k]:
                 record["val_loss"] = stop_losses[:ran, k].tolist()
             history.append(record)
-        return history, epochs_run, diverged.numpy()
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Probabilities (K, rows) of each model on its own rows."""
-        return tf.sigmoid(self._predict(self.params, tf.constant(X))).numpy()
+        return history, epochs_run, diverged.numpy(), probabilities.numpy()
 
     def weights(self, k: int) -> list[np.ndarray]:
         """Model k's weights, in keras.Sequential.get_weights() order."""
@@ -317,44 +338,63 @@ def to_keras(trial: Trial, weights: list, n_features: int) -> keras.Sequential:
     return model
 
 
-def train_group(trials: list, folds: FoldCache, keep_models: bool = False,
-                jit_compile: bool = True) -> list[TrialResult]:
-    """Train one group of same-architecture trials as a stack; one result per trial."""
-    fold_arrays = [folds.get(t) for t in trials]
-    data = StackedFit.build(trials, fold_arrays)
-    n_features = data.X_fit.shape[2]
+def _class_weights(trials: list, folds: list[FoldArrays]) -> np.ndarray:
+    return np.array([[balanced_class_weight(f.y_fit.astype(int))[c] for c in (0, 1)]
+                     if t.hyper.class_weight == "balanced" else [1.0, 1.0]
+                     for t, f in zip(trials, folds)])
+
+
+def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool = False,
+                 jit_compile: bool = True) -> list[TrialResult]:
+    """Train several same-architecture groups, each as one stack, in one compiled call
+    (one XLA compilation for all of them); one result per trial."""
     start = time.perf_counter()
-    stack = StackedMLP(trials, n_features, jit_compile=jit_compile)
-    class_weights = np.array([
-        [balanced_class_weight(f.y_fit.astype(int))[c] for c in (0, 1)]
-        if t.hyper.class_weight == "balanced" else [1.0, 1.0]
-        for t, f in zip(trials, fold_arrays)])
-    history, epochs_run, diverged = stack.fit(data, class_weights, [t.seed for t in trials])
-    probabilities = stack.predict(data.X_val)
-    seconds = (time.perf_counter() - start) / len(trials)
+    stacks, inputs, datasets = [], [], []
+    for trials in groups:
+        fold_arrays = [folds.get(t) for t in trials]
+        data = StackedFit.build(trials, fold_arrays)
+        stack = StackedMLP(trials, data.X_fit.shape[2])
+        stacks.append(stack)
+        datasets.append(data)
+        inputs.append(stack.inputs(data, _class_weights(trials, fold_arrays)))
+    train = tf.function(lambda inputs: [s._train_graph(*a) for s, a in zip(stacks, inputs)],
+                        jit_compile=jit_compile, autograph=False)
+    outputs = train(inputs)
+    seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
-    for k, trial in enumerate(trials):
-        y_prob = probabilities[k, :data.n_val[k]].astype(np.float64)
-        status = "ok"
-        if diverged[k] or not np.all(np.isfinite(y_prob)):
-            y_prob, status = np.full(data.n_val[k], np.nan), "diverged"
-        weights = stack.weights(k)
-        model = to_keras(trial, weights, n_features) if keep_models else None
-        results.append(TrialResult(trial, y_prob, dict(history[k]), int(epochs_run[k]), seconds,
-                                   status, model, weights))
+    for stack, data, output in zip(stacks, datasets, outputs):
+        history, epochs_run, diverged, probabilities = stack.finish(output)
+        n_features = data.X_fit.shape[2]
+        for k, trial in enumerate(stack.trials):
+            y_prob = probabilities[k, :data.n_val[k]].astype(np.float64)
+            status = "ok"
+            if diverged[k] or not np.all(np.isfinite(y_prob)):
+                y_prob, status = np.full(data.n_val[k], np.nan), "diverged"
+            weights = stack.weights(k)
+            model = to_keras(trial, weights, n_features) if keep_models else None
+            results.append(TrialResult(trial, y_prob, history[k], int(epochs_run[k]), seconds,
+                                       status, model, weights))
     return results
 
 
-def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
-                 jit_compile: bool = True) -> Iterator[TrialResult]:
-    """Group trials by architecture and train each group as one stack; trials the fused
-    engine cannot train (other optimizers) go to the plain keras engine."""
+def plan(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
+    """Split trials into stacks (same group key, at most MAX_GROUP models) and the trials
+    the fused engine cannot train."""
     groups: dict = defaultdict(list)
     plain = []
     for trial in trials:
         (groups[group_key(trial)] if supports(trial) else plain).append(trial)
-    for members in groups.values():
-        for start in range(0, len(members), MAX_GROUP):
-            yield from train_group(members[start:start + MAX_GROUP], folds, keep_models, jit_compile)
+    stacks = [members[i:i + MAX_GROUP] for members in groups.values()
+              for i in range(0, len(members), MAX_GROUP)]
+    return stacks, plain
+
+
+def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
+                 jit_compile: bool = True) -> Iterator[TrialResult]:
+    """Train stacks a few at a time (one compilation per call); trials the fused engine
+    cannot train (other optimizers) go to the plain keras engine."""
+    stacks, plain = plan(trials)
+    for i in range(0, len(stacks), STACKS_PER_CALL):
+        yield from train_groups(stacks[i:i + STACKS_PER_CALL], folds, keep_models, jit_compile)
     if plain:
         yield from keras_trials(plain, folds, keep_models)

@@ -1,0 +1,241 @@
+#!/usr/bin/env python
+"""Benchmark: nnbin fused vs nnbin plain keras vs scikit-learn GridSearchCV, side by side.
+
+    python scripts/bench.py                       # reference + larger workloads (~10 min on 2 cores)
+    python scripts/bench.py --workload reference  # the 30-fit reference workload only
+    python scripts/bench.py --quick               # tiny epochs: checks the script end to end
+
+Each engine runs in its own process, one after another, so wall time (imports included)
+and peak resident memory are its own. The larger workload's plain keras loop and
+scikit-learn runs are estimated from a measured subset (one fold of one learning rate per
+architecture, scaled by the number of fits), as printed.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+WORKLOADS = {
+    "reference": {
+        "folds": 5, "epochs": 100, "batch_size": 32,
+        "models": [
+            {"name": "logistic", "params": {}, "grid": {"learning_rate": [0.001, 0.01]}},
+            {"name": "shallow", "params": {"hidden": [16], "activation": "relu"},
+             "grid": {"learning_rate": [0.001, 0.01]}},
+            {"name": "deep", "params": {"hidden": [32, 16, 8], "activation": "relu"},
+             "grid": {"learning_rate": [0.001, 0.01]}},
+        ],
+    },
+    "larger": {
+        "folds": 10, "epochs": 50, "batch_size": 32,
+        "models": [
+            {"name": "net", "params": {},
+             "grid": {"width": [8, 32, 128], "depth": [1, 2, 3], "activation": ["relu", "tanh"],
+                      "learning_rate": [0.001, 0.01]}},
+        ],
+    },
+}
+ENGINES = ("fused", "keras", "sklearn")
+
+
+def experiment_config(workload: str, engine: str, epochs: int) -> dict:
+    spec = WORKLOADS[workload]
+    models = [{**m, "params": {**m["params"], "epochs": epochs, "batch_size": spec["batch_size"],
+                               "optimizer": "adam"}} for m in spec["models"]]
+    return {"name": f"bench_{workload}", "dataset": {"name": "breast_cancer"},
+            "cv": {"folds": spec["folds"], "shuffle": True, "seed": 0}, "models": models,
+            "metrics": ["roc_auc"], "engine": engine, "device": "cpu"}
+
+
+def subset_filter(trial) -> bool:
+    """One fit per architecture: fold 0, learning rate 0.01."""
+    return trial.split.fold == 0 and trial.hyper.learning_rate == 0.01
+
+
+# ---------------------------------------------------------------- children (one engine each)
+
+def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
+    from nnbin.config import config_from_dict
+    from nnbin.cv import make_splits, make_trials
+    from nnbin.engines import ENGINES as NNBIN_ENGINES, FoldCache
+    from nnbin.experiment import run_experiment
+
+    config = config_from_dict(experiment_config(workload, engine, epochs))
+    start = time.perf_counter()
+    if not subset:
+        result = run_experiment(config, progress=False, write=False)
+        auc = dict(zip(result.summary["config"], result.summary["roc_auc_mean"]))
+        return {"seconds": time.perf_counter() - start, "fits": len(result.trials),
+                "measured_fits": len(result.trials), "auc": auc}
+    data = config.dataset.load()
+    trials = make_trials(config, make_splits(data.y, config.cv.folds, seed=0))
+    chosen = [t for t in trials if subset_filter(t)]
+    for _ in NNBIN_ENGINES[engine](chosen, FoldCache(data)):
+        pass
+    measured = time.perf_counter() - start
+    return {"seconds": measured * len(trials) / len(chosen), "fits": len(trials),
+            "measured_fits": len(chosen), "measured_seconds": measured, "auc": {}}
+
+
+def _sklearn_grid(workload: str, epochs: int, subset: bool):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    spec = WORKLOADS[workload]
+    grids = []
+    for model in spec["models"]:
+        grid, params = dict(model["grid"]), model["params"]
+        if subset:
+            grid["learning_rate"] = [0.01]
+        if model["name"] == "logistic":  # not epoch-based: one fit per fold, shared by both rates
+            grids.append((model["name"], {"clf": [LogisticRegression(penalty=None, max_iter=1000)]}, []))
+            continue
+        mlp = MLPClassifier(solver="adam", batch_size=spec["batch_size"], max_iter=epochs, alpha=0.0,
+                            tol=0.0, n_iter_no_change=epochs + 1, random_state=0)
+        combos = []
+        for values in itertools.product(*grid.values()):
+            point = dict(zip(grid, values))
+            hidden = tuple(params.get("hidden") or [point["width"]] * point["depth"])
+            activation = point.get("activation", params.get("activation", "relu"))
+            label = " ".join([model["name"], *(f"{k}={v}" for k, v in point.items())])
+            combos.append((label, {"clf": [mlp], "clf__hidden_layer_sizes": [hidden],
+                                   "clf__activation": [activation],
+                                   "clf__learning_rate_init": [point["learning_rate"]]}))
+        grids.append((model["name"], None, combos))
+    return grids
+
+
+def run_sklearn(workload: str, epochs: int, subset: bool) -> dict:
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nnbin.data import load_builtin
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    spec = WORKLOADS[workload]
+    data = load_builtin("breast_cancer")
+    X, y = data.X.to_numpy(np.float32), data.y
+    folds = list(StratifiedKFold(spec["folds"], shuffle=True, random_state=0).split(X, y))
+    if subset:
+        folds = folds[:1]
+    start = time.perf_counter()
+    param_grid, labels = [], []
+    for family, logistic_grid, combos in _sklearn_grid(workload, epochs, subset):
+        if logistic_grid is not None:
+            param_grid.append(logistic_grid)
+            labels.append([f"{family} learning_rate={lr}" for lr in
+                           next(m for m in spec["models"] if m["name"] == family)["grid"]["learning_rate"]])
+        for label, grid in combos:
+            param_grid.append(grid)
+            labels.append([label])
+    search = GridSearchCV(Pipeline([("scale", StandardScaler()), ("clf", None)]), param_grid,
+                          scoring="roc_auc", cv=folds, refit=False, n_jobs=1)
+    search.fit(X, y)
+    measured = time.perf_counter() - start
+    auc = {}
+    if not subset:
+        for names, score in zip(labels, search.cv_results_["mean_test_score"]):
+            for name in names:
+                auc[name] = float(score)
+    n_fits = len(search.cv_results_["params"]) * len(folds)
+    scale = 1.0
+    if subset:  # scale by the grid points and folds left out
+        full_points = sum(len(combos) or 1 for _, _, combos in _sklearn_grid(workload, epochs, False))
+        scale = full_points / len(search.cv_results_["params"]) * spec["folds"]
+    return {"seconds": measured * scale, "fits": int(round(n_fits * scale)), "measured_fits": n_fits,
+            "measured_seconds": measured, "auc": auc}
+
+
+def child(args) -> None:
+    if args.child == "sklearn":
+        result = run_sklearn(args.workload, args.epochs, args.subset)
+    else:
+        result = run_nnbin(args.workload, args.child, args.epochs, args.subset)
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("BENCH-RESULT " + json.dumps(result))
+
+
+# ---------------------------------------------------------------- parent
+
+def run_child(engine: str, workload: str, epochs: int, subset: bool) -> dict:
+    command = [sys.executable, __file__, "--child", engine, "--workload", workload,
+               "--epochs", str(epochs)] + (["--subset"] if subset else [])
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    wall = time.perf_counter() - start
+    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH-RESULT ")), None)
+    if done.returncode or line is None:
+        sys.exit(f"{engine} on {workload} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(line.removeprefix("BENCH-RESULT "))
+    startup = wall - result.get("measured_seconds", result["seconds"])
+    result["wall"] = result["seconds"] + startup  # estimates keep the measured start-up cost
+    result["startup"] = startup
+    return result
+
+
+def report(workload: str, epochs: int, results: dict) -> None:
+    spec = WORKLOADS[workload]
+    print(f"\n## {workload} workload: breast_cancer, stratified {spec['folds']}-fold (seed 0), "
+          f"Adam, batch {spec['batch_size']}, {epochs} epochs")
+    print(f"{'engine':<10} {'fits':>5} {'wall s':>9} {'in-process s':>13} {'peak MB':>8}  note")
+    for engine, r in results.items():
+        note = (f"estimated from {r['measured_fits']} measured fits ({r['measured_seconds']:.1f} s)"
+                if r["measured_fits"] != r["fits"] else "measured")
+        print(f"{engine:<10} {r['fits']:>5} {r['wall']:>9.1f} {r['seconds']:>13.1f} "
+              f"{r['peak_mb']:>8.0f}  {note}")
+    fused = results["fused"]
+    for other in ("keras", "sklearn"):
+        if other in results:
+            print(f"fused wall time / {other}: {fused['wall'] / results[other]['wall']:.4f} "
+                  f"(1/{results[other]['wall'] / fused['wall']:.1f})")
+    labels = list(fused["auc"])
+    if labels:
+        width = max(len(label) for label in labels) + 2
+        print(f"\n{'configuration':<{width}}" + " ".join(f"{e + ' AUC':>12}" for e in results))
+        for label in labels:
+            cells = [f"{results[e]['auc'][label]:>12.4f}" if label in results[e]["auc"] else f"{'-':>12}"
+                     for e in results]
+            print(f"{label:<{width}}" + " ".join(cells))
+        if results.get("keras", {}).get("auc"):
+            gap = max(abs(fused["auc"][l] - results["keras"]["auc"][l]) for l in labels)
+            print(f"largest |fused - keras| mean AUC difference: {gap:.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workload", choices=["reference", "larger", "both"], default="both")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,sklearn")
+    parser.add_argument("--quick", action="store_true", help="3 epochs: a smoke test of the script")
+    parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--subset", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    workloads = ["reference", "larger"] if args.workload == "both" else [args.workload]
+    engines = [e for e in args.engines.split(",") if e]
+    print(f"nnbin benchmark, {os.cpu_count()} CPU cores, python {sys.version.split()[0]}"
+          + (" (quick)" if args.quick else ""))
+    for workload in workloads:
+        epochs = 3 if args.quick else WORKLOADS[workload]["epochs"]
+        subset_for = {"keras", "sklearn"} if workload == "larger" else set()
+        results = {}
+        for engine in engines:
+            results[engine] = run_child(engine, workload, epochs, engine in subset_for)
+        report(workload, epochs, results)
+
+
+if __name__ == "__main__":
+    main()
