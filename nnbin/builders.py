@@ -29,7 +29,7 @@ def _initializer(name: str, seed: int | None):
         return cls()
 
 
-def _layer_seed(spec: ModelSpec, index: int) -> int | None:
+def layer_seed(spec: ModelSpec, index: int) -> int | None:
     """Seed of layer `index` (0 = output layer; 100 + i = dropout after hidden layer i)."""
     return None if spec.seed is None else spec.seed * 1000 + index
 
@@ -41,7 +41,7 @@ def initial_weights(spec: ModelSpec, n_features: int) -> list:
     layer_indices = [*range(1, len(spec.hidden) + 1), 0]
     weights = []
     for (m, u), index in zip(zip(sizes[:-1], sizes[1:]), layer_indices):
-        kernel = _initializer(spec.kernel_initializer, _layer_seed(spec, index))((m, u), "float32")
+        kernel = _initializer(spec.kernel_initializer, layer_seed(spec, index))((m, u), "float32")
         weights += [keras.ops.convert_to_numpy(kernel), np.zeros(u, dtype="float32")]
     return weights
 
@@ -62,15 +62,15 @@ def build_model(spec: ModelSpec, n_features: int, compile: bool = True,
     for i, (units, activation) in enumerate(zip(spec.hidden, spec.activations), start=1):
         layers.append(keras.layers.Dense(
             units, activation=activation, name=f"hidden_{i}",
-            kernel_initializer=_initializer(spec.kernel_initializer, _layer_seed(spec, i)),
+            kernel_initializer=_initializer(spec.kernel_initializer, layer_seed(spec, i)),
             kernel_regularizer=regularizer,
         ))
         if spec.dropout > 0:
-            layers.append(keras.layers.Dropout(spec.dropout, seed=_layer_seed(spec, 100 + i),
+            layers.append(keras.layers.Dropout(spec.dropout, seed=layer_seed(spec, 100 + i),
                                                name=f"dropout_{i}"))
     layers.append(keras.layers.Dense(
         1, activation="sigmoid", name="output",
-        kernel_initializer=_initializer(spec.kernel_initializer, _layer_seed(spec, 0)),
+        kernel_initializer=_initializer(spec.kernel_initializer, layer_seed(spec, 0)),
         kernel_regularizer=regularizer,
     ))
     model = keras.Sequential(layers, name=spec.kind)

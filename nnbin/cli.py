@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from nnbin.errors import NnbinError  # noqa: E402
+from nnbin.errors import Interrupted, NnbinError  # noqa: E402
 
 DEFAULT_CONFIG = "configs/compare_baselines.yaml"
 
@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a config key, e.g. --set cv.folds=10 "
                             "--set models.deep.params.epochs=20 (repeatable)")
     train.add_argument("--output-dir", help="where results go (default: the config's output_dir)")
+    train.add_argument("--fresh", action="store_true",
+                       help="set earlier results in the output directory aside (previous/) "
+                            "instead of resuming them")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -32,7 +35,7 @@ def _train(args) -> None:
     from nnbin.results import best_per_family, format_summary
 
     result = run_experiment(args.config, overrides=args.overrides, progress=not args.quiet,
-                            output_dir=args.output_dir)
+                            output_dir=args.output_dir, fresh=args.fresh)
     config, summary = result.config, result.summary
     data = result.metadata["dataset"]
     print(f"\n{config.name}: {data['name']} ({data['rows']} rows, {data['features']} features, "
@@ -53,11 +56,14 @@ def main(argv=None) -> int:
     try:
         if args.command == "train":
             _train(args)
+    except Interrupted as exc:
+        print(f"nnbin: {exc}", file=sys.stderr)
+        return 130
     except NnbinError as exc:
         print(f"nnbin: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("nnbin: interrupted; finished results were not written", file=sys.stderr)
+    except KeyboardInterrupt:  # before training started: nothing was written
+        print("nnbin: interrupted before training; nothing was written", file=sys.stderr)
         return 130
     return 0
 

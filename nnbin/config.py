@@ -219,6 +219,7 @@ class ExperimentConfig(Strict):
     rank_by: str = "roc_auc"
     threshold: float = 0.5
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    deterministic: bool = False
     engine: Literal["fused", "keras"] = "fused"
     output_dir: Optional[str] = None
 

@@ -22,12 +22,17 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
-def configure_device(choice: str = "auto") -> str:
-    """Apply the device choice before any model is built; return what is used, in words."""
+def configure_device(choice: str = "auto", deterministic: bool = False) -> str:
+    """Apply the device choice before any model is built; return what is used, in words.
+
+    deterministic: make GPU kernels deterministic too (slower); CPU runs already are.
+    """
     with quiet_native_stderr():
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
     if choice == "gpu" and not gpus:
         raise ConfigError("device: gpu, but TensorFlow sees no GPU; set device: auto or cpu, "
                           "or install the GPU build (pip install -e '.[gpu]')")

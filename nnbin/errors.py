@@ -14,3 +14,7 @@ class ConfigError(NnbinError, ValueError):
 
 class DataError(NnbinError, ValueError):
     """A dataset that cannot be used as a binary classification table."""
+
+
+class Interrupted(NnbinError):
+    """Ctrl-C during training: finished trials are saved; the same command resumes."""
