@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not for users
 
 from nnbin.errors import Interrupted, NnbinError  # noqa: E402
 
@@ -48,7 +50,12 @@ def _train(args) -> None:
     if len(summary) > summary["family"].nunique():
         print("\nAll configurations:")
         print(format_summary(summary, metrics))
-    print(f"\nResults: {result.output_dir}/ (trials.csv, summary.csv, history.csv, run.json)")
+    if result.comparisons:
+        print(f"\nIs a network better than {result.comparisons[0].b}? (paired on the same folds)")
+        for comparison in result.comparisons:
+            print(f"  {comparison.verdict}")
+    print(f"\nResults: {result.output_dir}/ (report.html, trials.csv, summary.csv, "
+          "predictions.csv, history.csv, run.json, plots)")
 
 
 def main(argv=None) -> int:
@@ -68,5 +75,14 @@ def main(argv=None) -> int:
     return 0
 
 
+def entry(argv=None) -> None:
+    """Console entry point: run, then end the process without TensorFlow's interpreter
+    teardown, which takes about a second and does nothing useful (every file is closed)."""
+    code = main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

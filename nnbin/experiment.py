@@ -7,10 +7,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 import nnbin
+from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, load_config
 from nnbin.cv import make_splits, make_trials
 from nnbin.data import Dataset
@@ -28,6 +30,8 @@ class ExperimentResult:
     trials: pd.DataFrame
     summary: pd.DataFrame
     history: pd.DataFrame
+    predictions: pd.DataFrame     # validation probabilities per trial and row
+    comparisons: list             # nnbin.compare.Comparison: each family's best vs the baseline
     metadata: dict
     output_dir: Path | None
 
@@ -69,12 +73,13 @@ def _history_rows(trial, history: dict) -> list[dict]:
 
 
 def run_experiment(config, overrides=(), progress: bool = True, write: bool = True,
-                   output_dir=None, fresh: bool = False) -> ExperimentResult:
+                   output_dir=None, fresh: bool = False, report: bool = True) -> ExperimentResult:
     """Cross-validate every model family's grid. `config`: ExperimentConfig, dict or YAML path.
 
     With `write`, finished trials are stored as they finish in output_dir, and a rerun of
     the same config resumes: trials already finished are not trained again.
     fresh: set earlier results in output_dir aside (in previous/) and start again.
+    report: also write the plots (PNG) and report.html.
     """
     if isinstance(config, (str, Path)):
         config = load_config(config, overrides)
@@ -110,7 +115,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
                 trial = result.trial
                 record = {"row": trial_row(result, dataset.y[trial.split.validation],
                                            config.metrics, config.threshold),
-                          "history": _history_rows(trial, result.history)}
+                          "history": _history_rows(trial, result.history),
+                          "predictions": [round(float(p), 7) for p in result.y_prob]}
                 if store is not None:
                     store.append(record)
                 done[trial.id] = record
@@ -124,6 +130,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     trials_table = pd.DataFrame([record["row"] for record in ordered])
     summary = summarize(trials_table, config.metrics, config.rank_by)
     history_table = pd.DataFrame([row for record in ordered for row in record["history"]])
+    predictions = prediction_table(trials, ordered, dataset.y)
+    comparisons = compare_families(trials_table, summary, config.rank_by)
     metadata = {
         "config": config.to_dict(), "dataset": dataset.summary(), "device": device,
         "seed": cv.seed, "versions": versions(), "trials": len(trials),
@@ -131,8 +139,27 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 2),
     }
+    metadata["comparisons"] = [c.verdict for c in comparisons]
+    result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
+                              comparisons, metadata, out)
     if out is not None:
-        write_tables(out, {"trials": trials_table, "summary": summary, "history": history_table},
-                     metadata)
+        write_tables(out, {"trials": trials_table, "summary": summary, "history": history_table,
+                           "predictions": predictions}, metadata)
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    return ExperimentResult(config, dataset, trials_table, summary, history_table, metadata, out)
+        if report:
+            from nnbin.report import make_plots, write_report
+
+            write_report(result, comparisons, make_plots(result, out), out / "report.html")
+    return result
+
+
+def prediction_table(trials, records: list[dict], y) -> pd.DataFrame:
+    """Validation-fold probabilities: one row per (trial, validation row)."""
+    frames = []
+    for trial, record in zip(trials, records):
+        rows = trial.split.validation
+        frames.append(pd.DataFrame({
+            "trial_id": trial.id, "family": trial.family, "config": trial.label,
+            "repeat": trial.split.repeat, "fold": trial.split.fold, "row": rows,
+            "y_true": y[rows], "y_prob": np.asarray(record["predictions"], dtype=float)}))
+    return pd.concat(frames, ignore_index=True)

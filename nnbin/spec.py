@@ -101,6 +101,8 @@ class ModelSpec:
                 raise ValueError("depth needs a width (units per hidden layer), e.g. width: 16")
             if depth:
                 hidden = (check_number(self.width, low=1, integer=True, name="width"),) * depth
+            set_("depth", None)  # resolved into hidden: equal specs compare equal
+            set_("width", None)
         set_("hidden", hidden)
         if isinstance(self.activation, str):
             activations = (check_choice("activation", self.activation, ACTIVATIONS),) * len(hidden)

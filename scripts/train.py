@@ -2,7 +2,7 @@
 """Run an experiment: python scripts/train.py --config configs/compare_baselines.yaml"""
 import sys
 
-from nnbin.cli import main
+from nnbin.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["train", *sys.argv[1:]]))
+    entry(["train", *sys.argv[1:]])

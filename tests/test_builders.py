@@ -38,6 +38,7 @@ def test_deep_parameter_count_is_sum_of_m_plus_1_times_u():
 def test_depth_width_shorthand_and_per_layer_activations():
     spec = ModelSpec(depth=3, width=8, activation=["relu", "tanh", "elu"])
     assert spec.hidden == (8, 8, 8)
+    assert spec == ModelSpec(hidden=(8, 8, 8), activation=["relu", "tanh", "elu"])
     assert spec.kind == "deep"
     model = build_model(spec, 5)
     assert [l.activation.__name__ for l in model.layers][:3] == ["relu", "tanh", "elu"]

@@ -115,6 +115,7 @@ def test_divergent_trials_are_recorded_and_the_run_goes_on(tmp_path, engine):
     assert (result.trials.query("family == 'calm'")["status"] == "ok").all()
     summary = result.summary.set_index("family")
     assert summary.loc["wild", "failed"] == 3 and summary.loc["calm", "failed"] == 0
+    assert result.comparisons[0].verdict.startswith("wild cannot be compared with calm")
 
 
 @pytest.mark.parametrize("engine", ["fused", "keras"])

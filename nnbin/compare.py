@@ -1,0 +1,121 @@
+"""Paired comparisons of configurations on the same folds, with the corrected resampled
+t-test (Nadeau & Bengio 2003; for repeated k-fold, Bouckaert & Frank 2004).
+
+Fold scores of two configurations are not independent samples: the training sets of
+k-fold CV overlap, so the plain paired t-test is far too eager to call a difference
+significant. The correction inflates the variance of the mean difference from S²/n to
+(1/n + n_test/n_train)·S², with n = folds × repeats paired differences and n - 1 degrees
+of freedom.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nnbin.metrics import higher_is_better
+
+METRIC_NAMES = {"roc_auc": "AUC", "pr_auc": "PR AUC", "accuracy": "accuracy", "log_loss": "log loss",
+                "brier": "Brier score", "balanced_accuracy": "balanced accuracy", "mcc": "MCC",
+                "f1": "F1", "sensitivity": "sensitivity", "specificity": "specificity"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Configuration a against configuration b on the same folds: a - b."""
+
+    a: str
+    b: str
+    metric: str
+    n: int                 # paired fold scores
+    mean_difference: float
+    ci_low: float
+    ci_high: float
+    t: float
+    p_value: float
+    confidence: float = 0.95
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < 1 - self.confidence
+
+    @property
+    def verdict(self) -> str:
+        """e.g. "deep is not significantly better than logistic: ΔAUC = +0.003, 95% CI [...]"."""
+        if self.n < 2:
+            return (f"{self.a} cannot be compared with {self.b}: {self.n} fold(s) scored for both "
+                    "(failed trials have no scores)")
+        better = (self.mean_difference > 0) == higher_is_better(self.metric)
+        if self.significant:
+            head = f"{self.a} is significantly {'better' if better else 'worse'} than {self.b}"
+        else:
+            head = f"{self.a} is not significantly {'better' if better else 'worse'} than {self.b}"
+        name = METRIC_NAMES.get(self.metric, self.metric)
+        level = f"{self.confidence:.0%}"
+        return (f"{head}: Δ{name} = {self.mean_difference:+.3f}, {level} CI "
+                f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}], p = {_p(self.p_value)} "
+                f"({self.n} paired folds, corrected resampled t-test)")
+
+
+def _p(p: float) -> str:
+    return "n/a" if math.isnan(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def corrected_t_test(differences, test_fraction_over_train: float, confidence: float = 0.95):
+    """Mean, CI, t and two-sided p of paired differences under the Nadeau-Bengio correction.
+
+    test_fraction_over_train: n_test / n_train of one fold (1 / (k - 1) for k-fold CV).
+    """
+    from scipy import stats
+
+    d = np.asarray(differences, dtype=float)
+    n = len(d)
+    mean = float(d.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan"), float("nan"), float("nan")
+    variance = float(d.var(ddof=1)) * (1.0 / n + test_fraction_over_train)
+    if variance == 0.0:
+        p = 1.0 if mean == 0 else 0.0
+        return mean, mean, mean, math.copysign(math.inf, mean) if mean else 0.0, p
+    se = math.sqrt(variance)
+    t = mean / se
+    p = float(2 * stats.t.sf(abs(t), df=n - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * se
+    return mean, mean - half, mean + half, t, p
+
+
+def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
+            confidence: float = 0.95) -> Comparison:
+    """Compare configuration `a` with `b` (the `config` labels of the trials table) on the
+    folds both were scored on."""
+    for label in (a, b):
+        if label not in set(trials["config"]):
+            from nnbin.errors import ConfigError
+            from nnbin.spec import suggest
+
+            raise ConfigError(f"no configuration '{label}'{suggest(label, set(trials['config']))}")
+    ok = trials[trials["status"] == "ok"]
+    pivot = ok.pivot_table(index=["repeat", "fold"], columns="config", values=metric, aggfunc="first")
+    paired = pivot.reindex(columns=[a, b]).dropna()
+    sizes = trials[trials["config"] == a][["n_train", "n_validation"]].mean()
+    ratio = float(sizes["n_validation"] / sizes["n_train"])
+    mean, low, high, t, p = corrected_t_test(paired[a] - paired[b], ratio, confidence)
+    return Comparison(a, b, metric, len(paired), mean, low, high, t, p, confidence)
+
+
+def baseline_family(families: list[str]) -> str:
+    """The family the others are compared with: 'logistic' if present, else the first."""
+    return "logistic" if "logistic" in families else families[0]
+
+
+def compare_families(trials: pd.DataFrame, summary: pd.DataFrame, metric: str,
+                     confidence: float = 0.95) -> list[Comparison]:
+    """The best configuration of each family against the baseline family's best."""
+    best = summary.drop_duplicates("family", keep="first").set_index("family")["config"]
+    families = list(dict.fromkeys(summary.sort_values("rank")["family"]))
+    order = list(dict.fromkeys(trials["family"]))  # config order
+    base = baseline_family(order)
+    return [compare(trials, best[f], best[base], metric, confidence)
+            for f in families if f != base and f in best]

@@ -1,0 +1,211 @@
+"""Plots (PNG) and a self-contained HTML report of an experiment."""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nnbin.metrics import higher_is_better
+
+FPR_GRID = np.linspace(0, 1, 101)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _best_configs(summary: pd.DataFrame) -> pd.Series:
+    """family -> its best configuration label (summary is ranked)."""
+    return summary.drop_duplicates("family", keep="first").set_index("family")["config"]
+
+
+def _roc_points(y: np.ndarray, p: np.ndarray):
+    order = np.argsort(-p, kind="mergesort")
+    y, p = y[order], p[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(p)), len(p) - 1]
+    tp = np.r_[0, np.cumsum(y)[last_of_tie]]
+    fp = np.r_[0, np.cumsum(1 - y)[last_of_tie]]
+    return fp / max(fp[-1], 1), tp / max(tp[-1], 1)
+
+
+def plot_roc(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Path:
+    """ROC curve of each family's best configuration: every fold, and their mean."""
+    plt = _pyplot()
+    best = _best_configs(summary)
+    fig, axes = plt.subplots(1, len(best), figsize=(4.2 * len(best), 4.2), squeeze=False)
+    for ax, (family, config) in zip(axes[0], best.items()):
+        rows = predictions[predictions["config"] == config]
+        curves = []
+        for _, fold in rows.groupby(["repeat", "fold"]):
+            fpr, tpr = _roc_points(fold["y_true"].to_numpy(), fold["y_prob"].to_numpy())
+            ax.plot(fpr, tpr, color="tab:blue", alpha=0.25, linewidth=1)
+            curves.append(np.interp(FPR_GRID, fpr, tpr))
+        if curves:
+            ax.plot(FPR_GRID, np.mean(curves, axis=0), color="tab:blue", linewidth=2.5, label="mean")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+        ax.set(title=config, xlabel="false positive rate (1 - specificity)",
+               ylabel="true positive rate (sensitivity)", xlim=(0, 1), ylim=(0, 1.01))
+        ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def plot_learning_curves(history: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Path:
+    """Loss per epoch (training, and the early-stopping split when used): mean ± sd over folds."""
+    plt = _pyplot()
+    best = _best_configs(summary)
+    fig, axes = plt.subplots(1, len(best), figsize=(4.2 * len(best), 3.8), squeeze=False)
+    for ax, (family, config) in zip(axes[0], best.items()):
+        rows = history[history["config"] == config]
+        for metric, color in (("loss", "tab:blue"), ("val_loss", "tab:orange")):
+            curve = rows[rows["metric"] == metric].groupby("epoch")["value"].agg(["mean", "std"])
+            if curve.empty:
+                continue
+            label = "training loss" if metric == "loss" else "early-stopping split loss"
+            ax.plot(curve.index, curve["mean"], color=color, label=label)
+            ax.fill_between(curve.index, curve["mean"] - curve["std"].fillna(0),
+                            curve["mean"] + curve["std"].fillna(0), color=color, alpha=0.2)
+        ax.set(title=config, xlabel="epoch", ylabel="binary cross-entropy")
+        ax.legend()
+    return _save(fig, path)
+
+
+def plot_fold_scores(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, path: Path,
+                     limit: int = 15) -> Path:
+    """Each fold's score of the top configurations: a box per configuration, a dot per fold."""
+    plt = _pyplot()
+    configs = list(summary["config"].head(limit))
+    data = [trials.loc[(trials["config"] == c) & (trials["status"] == "ok"), metric].to_numpy()
+            for c in configs]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(configs) + 1.5))
+    ax.boxplot(data, vert=False, widths=0.6, showfliers=False)
+    rng = np.random.default_rng(0)
+    for i, values in enumerate(data, start=1):
+        ax.scatter(values, i + rng.uniform(-0.15, 0.15, len(values)), s=14, color="tab:blue", zorder=3)
+    ax.set_yticks(range(1, len(configs) + 1), configs)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"{metric} per fold", title=f"fold scores, best {len(configs)} configurations")
+    return _save(fig, path)
+
+
+def heatmap_axes(trials: pd.DataFrame, grid_keys: list[str]) -> tuple[str, str] | None:
+    """The first two swept settings with more than one value, if any."""
+    varying = [k for k in grid_keys if k in trials and trials[k].astype(str).nunique() > 1]
+    return (varying[0], varying[1]) if len(varying) >= 2 else None
+
+
+def plot_heatmap(trials: pd.DataFrame, family: str, axes_keys: tuple[str, str], metric: str,
+                 path: Path) -> Path:
+    """Mean score over two grid axes (averaged over the family's other settings)."""
+    plt = _pyplot()
+    rows = trials[(trials["family"] == family) & (trials["status"] == "ok")]
+    table = rows.pivot_table(index=axes_keys[0], columns=axes_keys[1], values=metric, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(1.3 * table.shape[1] + 2.5, 0.8 * table.shape[0] + 1.8))
+    cmap = "viridis" if higher_is_better(metric) else "viridis_r"
+    image = ax.imshow(table.to_numpy(), cmap=cmap, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
+    ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
+    for (i, j), value in np.ndenumerate(table.to_numpy()):
+        ax.text(j, i, f"{value:.3f}", ha="center", va="center", color="white", fontsize=9)
+    ax.set(xlabel=axes_keys[1], ylabel=axes_keys[0], title=f"{family}: mean {metric}")
+    fig.colorbar(image, ax=ax)
+    return _save(fig, path)
+
+
+def plot_calibration(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path, bins: int = 10) -> Path:
+    """Observed frequency of the positive class against the predicted probability."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    edges = np.linspace(0, 1, bins + 1)
+    for family, config in _best_configs(summary).items():
+        rows = predictions[predictions["config"] == config].dropna(subset=["y_prob"])
+        which = np.clip(np.digitize(rows["y_prob"], edges) - 1, 0, bins - 1)
+        grouped = rows.groupby(which).agg(predicted=("y_prob", "mean"), observed=("y_true", "mean"))
+        ax.plot(grouped["predicted"], grouped["observed"], marker="o", label=config)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfectly calibrated")
+    ax.set(xlabel="mean predicted probability", ylabel="observed fraction positive",
+           title="calibration (validation folds pooled)", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def make_plots(result, output_dir: Path) -> list[Path]:
+    """Every plot of the experiment, as PNG files in output_dir."""
+    metric = result.config.rank_by
+    paths = [
+        plot_roc(result.predictions, result.summary, output_dir / "roc.png"),
+        plot_learning_curves(result.history, result.summary, output_dir / "learning_curves.png"),
+        plot_fold_scores(result.trials, result.summary, metric, output_dir / "fold_scores.png"),
+        plot_calibration(result.predictions, result.summary, output_dir / "calibration.png"),
+    ]
+    for family in result.config.models:
+        axes_keys = heatmap_axes(result.trials[result.trials["family"] == family.name], list(family.grid))
+        if axes_keys:
+            paths.append(plot_heatmap(result.trials, family.name, axes_keys, metric,
+                                      output_dir / f"heatmap_{family.name}.png"))
+    return paths
+
+
+# ---------------------------------------------------------------- HTML
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;font-size:14px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.verdict{font-size:16px;margin:0.4em 0}"""
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:.4f}", na_rep="")
+
+
+def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
+    """One self-contained page (images embedded) readable without a server."""
+    import yaml
+
+    config, data = result.config, result.metadata["dataset"]
+    metric = config.rank_by
+    columns = ["rank", "config", "trials", "failed"] + [
+        c for m in dict.fromkeys([metric, "roc_auc", "accuracy"]) for c in (f"{m}_mean", f"{m}_sd")
+        if c in result.summary]
+    dataset = pd.DataFrame([{"dataset": data["name"], "rows": data["rows"], "features": data["features"],
+                             "numeric": data["numeric"], "categorical": data["categorical"],
+                             "target": data["target"], "positive class": data["positive_class"],
+                             "positives": data["positives"], "negatives": data["negatives"]}])
+    verdicts = "".join(f'<p class="verdict">{html.escape(c.verdict)}</p>' for c in comparisons) or \
+        "<p>Only one model family: nothing to compare.</p>"
+    images = "".join(
+        f'<h3>{html.escape(p.stem.replace("_", " "))}</h3><img alt="{html.escape(p.stem)}" '
+        f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">' for p in plots)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>nnbin: {html.escape(config.name)}</title>
+<style>{STYLE}</style></head><body>
+<h1>{html.escape(config.name)}</h1>
+<p>{config.cv.folds}-fold stratified cross-validation × {config.cv.repeats} repeat(s), seed {config.cv.seed};
+{len(result.trials)} fits on {html.escape(str(result.metadata['device']))}; ranked by {metric}.</p>
+<h2>Is a network better than the baseline?</h2>{verdicts}
+<p><small>Best configuration of each family, paired fold by fold. Choosing the best of a grid
+flatters it: the best score of a grid is an optimistic estimate of what tuning will achieve on new data.</small></p>
+<h2>Dataset</h2>{_table(dataset)}
+<h2>Summary (mean and sd over folds)</h2>{_table(result.summary[columns].head(30))}
+<h2>Plots</h2>{images}
+<h2>Config</h2><pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>
+<p><small>nnbin {html.escape(result.metadata['versions']['nnbin'])}, TensorFlow
+{html.escape(result.metadata['versions']['tensorflow'])}, Keras {html.escape(result.metadata['versions']['keras'])}</small></p>
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,70 @@
+"""Plots and the HTML report from a short run."""
+import base64
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from nnbin.experiment import run_experiment
+
+SHORT = {
+    "name": "short",
+    "dataset": {"name": "iris_binary"},
+    "cv": {"folds": 3},
+    "models": [
+        {"name": "logistic", "params": {"epochs": 3, "learning_rate": 0.05}},
+        {"name": "net", "params": {"epochs": 3, "patience": 1},
+         "grid": {"width": [4, 8], "depth": [1, 2], "learning_rate": [0.05]}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    return run_experiment(SHORT, progress=False, output_dir=tmp_path_factory.mktemp("short"))
+
+
+def test_plots_are_written(short_run):
+    out = short_run.output_dir
+    for name in ["roc.png", "learning_curves.png", "fold_scores.png", "calibration.png",
+                 "heatmap_net.png"]:
+        data = (out / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5000, name
+
+
+def test_predictions_table(short_run):
+    predictions = pd.read_csv(short_run.output_dir / "predictions.csv")
+    assert len(predictions) == 150 * 5  # every row scored once per configuration
+    assert predictions["y_prob"].between(0, 1).all()
+    one = predictions[predictions["config"] == "logistic"]
+    assert sorted(one["row"]) == list(range(150))
+
+
+def test_report_is_self_contained_with_verdicts(short_run):
+    page = (short_run.output_dir / "report.html").read_text()
+    assert "Is a network better than the baseline?" in page
+    for comparison in short_run.comparisons:
+        assert comparison.verdict.split(":")[0] in page
+    assert "corrected resampled t-test" in page
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 5 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert not re.search(r'(src|href)="(http|file|/)', page)  # nothing to fetch
+    assert "150" in page and "virginica" in page  # dataset summary
+
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+def test_report_renders_in_headless_chromium(short_run, tmp_path):
+    page = short_run.output_dir / "report.html"
+    done = subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Is a network better than the baseline?" in done.stdout
+    assert done.stdout.count("<img") == 5
