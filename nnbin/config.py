@@ -169,10 +169,17 @@ class CVConfig(Strict):
     shuffle: bool = True
     seed: int = 0
     inner_fraction: float = 0.1
+    nested: bool = False
+    inner_folds: int = 3
 
     @field_validator("folds")
     @classmethod
     def _folds(cls, v):
+        return check_number(v, low=2, integer=True)
+
+    @field_validator("inner_folds")
+    @classmethod
+    def _inner_folds(cls, v):
         return check_number(v, low=2, integer=True)
 
     @field_validator("repeats")

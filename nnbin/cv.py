@@ -6,34 +6,62 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from nnbin.config import ExperimentConfig, Hyper, expand_grid, family_hyper
 from nnbin.errors import DataError
+from nnbin.metrics import higher_is_better
 
 
 @dataclass(frozen=True)
 class Split:
+    """Row indices of one fold. Inner splits (nested CV) carry their outer fold's repeat and
+    fold, and their own inner fold number."""
+
     repeat: int
     fold: int
     train: np.ndarray = field(repr=False)
     validation: np.ndarray = field(repr=False)
+    inner_fold: int | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.repeat, self.fold, self.inner_fold)
 
 
 def make_splits(y: np.ndarray, folds: int, repeats: int = 1, shuffle: bool = True,
                 seed: int = 0) -> list[Split]:
     """Stratified folds; repeat r shuffles with seed + r. Same y and seed, same splits."""
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
-    if counts.min() < folds:
-        rare = int(counts.argmin())
-        raise DataError(f"class {rare} has only {counts.min()} row(s), fewer than cv.folds = {folds}; "
-                        f"lower cv.folds to at most {max(int(counts.min()), 2)} or add rows")
+    _check_class_sizes(y, folds, "cv.folds")
     splits = []
     for repeat in range(repeats):
         splitter = StratifiedKFold(folds, shuffle=shuffle, random_state=seed + repeat if shuffle else None)
         for fold, (train, validation) in enumerate(splitter.split(np.zeros(len(y)), y)):
             splits.append(Split(repeat, fold, train, validation))
     return splits
+
+
+def _check_class_sizes(y, folds: int, key: str, where: str = "") -> None:
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    if counts.min() < folds:
+        rare = int(counts.argmin())
+        raise DataError(f"class {rare} has only {counts.min()} row(s){where}, fewer than {key} = {folds}; "
+                        f"lower {key} to at most {max(int(counts.min()), 2)} or add rows")
+
+
+def make_inner_splits(y: np.ndarray, outer: list[Split], inner_folds: int, seed: int = 0) -> list[Split]:
+    """Nested CV: stratified folds of each outer training set, as indices of the whole table."""
+    inner = []
+    for split in outer:
+        y_train = np.asarray(y)[split.train]
+        _check_class_sizes(y_train, inner_folds, "cv.inner_folds", " in an outer training fold")
+        splitter = StratifiedKFold(inner_folds, shuffle=True,
+                                   random_state=seed + 1000 * (split.repeat + 1) + split.fold)
+        for number, (train, validation) in enumerate(splitter.split(np.zeros(len(y_train)), y_train)):
+            inner.append(Split(split.repeat, split.fold, split.train[train], split.train[validation],
+                               inner_fold=number))
+    return inner
 
 
 @dataclass(frozen=True)
@@ -64,7 +92,8 @@ def _short(value) -> str:
 
 def trial_seed(base_seed: int, split: Split) -> int:
     """Every family gets the same seed on the same fold: same shuffles, same initial weights."""
-    return base_seed * 10_000 + split.repeat * 100 + split.fold
+    inner = 0 if split.inner_fold is None else (split.inner_fold + 1) * 1_000_000
+    return base_seed * 10_000 + split.repeat * 100 + split.fold + inner
 
 
 def make_trials(config: ExperimentConfig, splits: list[Split]) -> list[Trial]:
@@ -78,7 +107,21 @@ def make_trials(config: ExperimentConfig, splits: list[Split]) -> list[Trial]:
             for split in splits:
                 key = {**experiment_key, "family": family.name, "hyper": hyper.model_dump(mode="json"),
                        "repeat": split.repeat, "fold": split.fold}
+                if split.inner_fold is not None:
+                    key["inner_fold"] = split.inner_fold
                 digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
                 trials.append(Trial(family.name, point, hyper, split,
                                     trial_seed(config.cv.seed, split), digest))
     return trials
+
+
+def select_outer_trials(inner: pd.DataFrame, candidates: list[Trial], rank_by: str) -> list[Trial]:
+    """Nested CV: for each outer fold and family, the configuration with the best mean inner
+    score; returns those configurations' trials on the outer folds."""
+    scored = inner[inner["status"] == "ok"]
+    means = scored.groupby(["repeat", "fold", "family", "config"], sort=False)[rank_by].mean()
+    best = (means.sort_values(ascending=not higher_is_better(rank_by), kind="stable")
+            .reset_index().drop_duplicates(["repeat", "fold", "family"]))
+    chosen = {(r.repeat, r.fold, r.family): r.config for r in best.itertuples()}
+    return [t for t in candidates
+            if chosen.get((t.split.repeat, t.split.fold, t.family)) == t.label]

@@ -14,7 +14,7 @@ import yaml
 import nnbin
 from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, load_config
-from nnbin.cv import make_splits, make_trials
+from nnbin.cv import make_inner_splits, make_splits, make_trials, select_outer_trials
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.results import summarize, trial_row, write_tables, write_text
@@ -72,12 +72,52 @@ def _history_rows(trial, history: dict) -> list[dict]:
             for key, values in history.items() for epoch, value in enumerate(values)]
 
 
+class _Trainer:
+    """Trains trials through the engine, appending each finished one to the store and
+    skipping those already there; one progress bar across stages."""
+
+    def __init__(self, config, dataset, store, stored: dict, bar, out):
+        from nnbin.engines import ENGINES, FoldCache
+
+        self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
+        self.bar, self.out = bar, out
+        self.engine = ENGINES[config.engine]
+        self.folds = FoldCache(dataset, config.cv.inner_fraction)
+        self.done: dict = {}
+        self.trained = 0
+
+    def run(self, trials: list) -> list[dict]:
+        """Records of the given trials, in their order (not the order they finished in)."""
+        todo = []
+        for trial in trials:
+            if trial.id in self.stored:
+                self.done[trial.id] = self.stored[trial.id]
+                self.bar.update()
+            else:
+                todo.append(trial)
+        for result in self.engine(todo, self.folds):
+            trial = result.trial
+            record = {"row": trial_row(result, self.dataset.y[trial.split.validation],
+                                       self.config.metrics, self.config.threshold),
+                      "history": _history_rows(trial, result.history),
+                      "predictions": [round(float(p), 7) for p in result.y_prob]}
+            if self.store is not None:
+                self.store.append(record)
+            self.done[trial.id] = record
+            self.trained += 1
+            self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
+            self.bar.update()
+        return [self.done[t.id] for t in trials]
+
+
 def run_experiment(config, overrides=(), progress: bool = True, write: bool = True,
                    output_dir=None, fresh: bool = False, report: bool = True) -> ExperimentResult:
     """Cross-validate every model family's grid. `config`: ExperimentConfig, dict or YAML path.
 
     With `write`, finished trials are stored as they finish in output_dir, and a rerun of
     the same config resumes: trials already finished are not trained again.
+    With `cv.nested`, each family's grid is tuned inside every outer training fold and only
+    the chosen configuration is scored on the outer fold.
     fresh: set earlier results in output_dir aside (in previous/) and start again.
     report: also write the plots (PNG) and report.html.
     """
@@ -93,58 +133,57 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     cv = config.cv
     splits = make_splits(dataset.y, cv.folds, cv.repeats, cv.shuffle, cv.seed)
     trials = make_trials(config, splits)
+    inner_trials = (make_trials(config, make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed))
+                    if cv.nested else [])
     if out is not None:
         check_writable(out)
 
     from nnbin.device import configure_device
-    from nnbin.engines import ENGINES, FoldCache
 
     device = configure_device(config.device, config.deterministic)
     store = ResultsStore(out, config.to_dict()) if out is not None else None
-    done = store.open(fresh) if store is not None else {}
-    done = {t.id: done[t.id] for t in trials if t.id in done}
-    todo = [t for t in trials if t.id not in done]
-    if done and progress:
-        print(f"resuming: {len(done)} of {len(trials)} trials already in {out}", file=sys.stderr)
+    stored = store.open(fresh) if store is not None else {}
+    total = len(inner_trials) + (len(config.models) * len(splits) if cv.nested else len(trials))
+    if stored and progress:
+        print(f"resuming: {min(len(stored), total)} of {total} trials already in {out}", file=sys.stderr)
     started = time.time()
-    train = ENGINES[config.engine]
     try:
-        with _progress(len(trials), progress) as bar:
-            bar.update(len(done))
-            for result in train(todo, FoldCache(dataset, cv.inner_fraction)):
-                trial = result.trial
-                record = {"row": trial_row(result, dataset.y[trial.split.validation],
-                                           config.metrics, config.threshold),
-                          "history": _history_rows(trial, result.history),
-                          "predictions": [round(float(p), 7) for p in result.y_prob]}
-                if store is not None:
-                    store.append(record)
-                done[trial.id] = record
-                bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
-                bar.update()
+        with _progress(total, progress) as bar:
+            trainer = _Trainer(config, dataset, store, stored, bar, out)
+            if cv.nested:
+                inner = trainer.run(inner_trials)
+                trials = select_outer_trials(pd.DataFrame([r["row"] for r in inner]), trials,
+                                             config.rank_by)
+            ordered = trainer.run(trials)
     except KeyboardInterrupt:
         where = f" in {out}; run the same command again to resume" if out is not None else ""
-        raise Interrupted(f"interrupted: {len(done)} of {len(trials)} trials saved{where}") from None
+        saved = len(trainer.done) if "trainer" in locals() else 0
+        raise Interrupted(f"interrupted: {saved} of {total} trials saved{where}") from None
 
-    ordered = [done[t.id] for t in trials]  # trial order, not finishing order: resumed = uninterrupted
     trials_table = pd.DataFrame([record["row"] for record in ordered])
-    summary = summarize(trials_table, config.metrics, config.rank_by)
     history_table = pd.DataFrame([row for record in ordered for row in record["history"]])
     predictions = prediction_table(trials, ordered, dataset.y)
+    tables = {}
+    if cv.nested:  # each family is one procedure (tune, then fit): rank and compare families
+        tables["inner_trials"] = pd.DataFrame([r["row"] for r in inner])
+        trials_table.insert(trials_table.columns.get_loc("config") + 1, "chosen", trials_table["config"])
+        for table in (trials_table, history_table, predictions):
+            table["config"] = table["family"]
+    summary = summarize(trials_table, config.metrics, config.rank_by)
     comparisons = compare_families(trials_table, summary, config.rank_by)
     metadata = {
         "config": config.to_dict(), "dataset": dataset.summary(), "device": device,
-        "seed": cv.seed, "versions": versions(), "trials": len(trials),
-        "trained_now": len(todo), "resumed": len(trials) - len(todo),
+        "seed": cv.seed, "versions": versions(), "trials": total,
+        "trained_now": trainer.trained, "resumed": total - trainer.trained,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 2),
+        "comparisons": [c.verdict for c in comparisons],
     }
-    metadata["comparisons"] = [c.verdict for c in comparisons]
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
                               comparisons, metadata, out)
     if out is not None:
         write_tables(out, {"trials": trials_table, "summary": summary, "history": history_table,
-                           "predictions": predictions}, metadata)
+                           "predictions": predictions, **tables}, metadata)
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         if report:
             from nnbin.report import make_plots, write_report

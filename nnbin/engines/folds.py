@@ -37,7 +37,7 @@ class FoldCache:
         self._arrays: dict = {}
 
     def get(self, trial: Trial) -> FoldArrays:
-        fold_key = (trial.split.repeat, trial.split.fold)
+        fold_key = trial.split.key
         key = (*fold_key, bool(trial.hyper.patience), trial.seed)
         if key not in self._arrays:
             if fold_key not in self._prepared:
