@@ -29,7 +29,7 @@ from nnbin.engines.keras_engine import TrialResult, balanced_class_weight, train
 FUSED_OPTIMIZERS = ("sgd", "rmsprop", "adam")
 ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
 MAX_GROUP = 256       # models per stack; larger groups are split
-STACKS_PER_CALL = 4   # stacks compiled and trained together (progress is reported per call)
+STACKS_PER_CALL = 8   # stacks compiled and trained together: each call costs ~0.5 s more; progress per call
 
 
 def group_key(trial: Trial) -> tuple:
