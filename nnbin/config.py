@@ -227,6 +227,7 @@ class ExperimentConfig(Strict):
     threshold: float = 0.5
     device: Literal["auto", "cpu", "gpu"] = "auto"
     deterministic: bool = False
+    tensorboard: bool = False
     engine: Literal["fused", "keras"] = "fused"
     output_dir: Optional[str] = None
 

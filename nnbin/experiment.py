@@ -185,6 +185,10 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         write_tables(out, {"trials": trials_table, "summary": summary, "history": history_table,
                            "predictions": predictions, **tables}, metadata)
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if config.tensorboard:
+            from nnbin.tblog import write_tensorboard
+
+            write_tensorboard(trials_table, history_table, config.metrics, out / "tensorboard")
         if report:
             from nnbin.report import make_plots, write_report
 

@@ -16,7 +16,7 @@ RECORDS = "trials.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
-NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic")
+NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard")
 
 
 def fingerprint(config: dict) -> str:

@@ -68,3 +68,19 @@ def test_report_renders_in_headless_chromium(short_run, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Is a network better than the baseline?" in done.stdout
     assert done.stdout.count("<img") == 5
+
+
+def test_tensorboard_logs_scalars_and_hparams(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = {**SHORT, "tensorboard": True, "models": SHORT["models"][:1]}
+    run_experiment(config, progress=False, output_dir=tmp_path, report=False)
+    root = tmp_path / "tensorboard"
+    runs = sorted(p.parent for p in root.rglob("events.out.tfevents.*") if p.parent != root)
+    assert len(runs) == 3  # one per trial
+    events = EventAccumulator(str(runs[0]), size_guidance={"tensors": 0}).Reload()
+    tags = set(events.Tags()["tensors"])
+    assert {"roc_auc", "epoch_loss", "_hparams_/session_start_info"} <= tags
+    assert len(events.Tensors("epoch_loss")) == 3  # 3 epochs
+    root_events = EventAccumulator(str(root)).Reload()
+    assert "_hparams_/experiment" in root_events.Tags()["tensors"]
