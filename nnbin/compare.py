@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nnbin.metrics import higher_is_better
+from nnbin.results import best_per_family
 
 METRIC_NAMES = {"roc_auc": "AUC", "pr_auc": "PR AUC", "accuracy": "accuracy", "log_loss": "log loss",
                 "brier": "Brier score", "balanced_accuracy": "balanced accuracy", "mcc": "MCC",
@@ -113,9 +114,9 @@ def baseline_family(families: list[str]) -> str:
 def compare_families(trials: pd.DataFrame, summary: pd.DataFrame, metric: str,
                      confidence: float = 0.95) -> list[Comparison]:
     """The best configuration of each family against the baseline family's best."""
-    best = summary.drop_duplicates("family", keep="first").set_index("family")["config"]
-    families = list(dict.fromkeys(summary.sort_values("rank")["family"]))
-    order = list(dict.fromkeys(trials["family"]))  # config order
-    base = baseline_family(order)
-    return [compare(trials, best[f], best[base], metric, confidence)
-            for f in families if f != base and f in best]
+    best = best_per_family(summary).set_index("family")["config"]
+    base = baseline_family(list(dict.fromkeys(trials["family"])))  # in config order
+    if base not in best:
+        return []
+    return [compare(trials, best[family], best[base], metric, confidence)
+            for family in best.index if family != base]

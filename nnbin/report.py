@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nnbin.metrics import higher_is_better
+from nnbin.results import best_per_family
 
 FPR_GRID = np.linspace(0, 1, 101)
 
@@ -22,9 +23,9 @@ def _pyplot():
     return plt
 
 
-def _best_configs(summary: pd.DataFrame) -> pd.Series:
-    """family -> its best configuration label (summary is ranked)."""
-    return summary.drop_duplicates("family", keep="first").set_index("family")["config"]
+def _best_configs(summary: pd.DataFrame) -> list[str]:
+    """Each family's best configuration label."""
+    return list(best_per_family(summary)["config"])
 
 
 def _roc_points(y: np.ndarray, p: np.ndarray):
@@ -36,12 +37,17 @@ def _roc_points(y: np.ndarray, p: np.ndarray):
     return fp / max(fp[-1], 1), tp / max(tp[-1], 1)
 
 
+def _family_panels(summary: pd.DataFrame, height: float):
+    """A figure with one panel per family; returns it and (axes, best configuration) pairs."""
+    best = _best_configs(summary)
+    fig, axes = _pyplot().subplots(1, len(best), figsize=(4.2 * len(best), height), squeeze=False)
+    return fig, list(zip(axes[0], best))
+
+
 def plot_roc(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Path:
     """ROC curve of each family's best configuration: every fold, and their mean."""
-    plt = _pyplot()
-    best = _best_configs(summary)
-    fig, axes = plt.subplots(1, len(best), figsize=(4.2 * len(best), 4.2), squeeze=False)
-    for ax, (family, config) in zip(axes[0], best.items()):
+    fig, panels = _family_panels(summary, 4.2)
+    for ax, config in panels:
         rows = predictions[predictions["config"] == config]
         curves = []
         for _, fold in rows.groupby(["repeat", "fold"]):
@@ -59,10 +65,8 @@ def plot_roc(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Pa
 
 def plot_learning_curves(history: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Path:
     """Loss per epoch (training, and the early-stopping split when used): mean ± sd over folds."""
-    plt = _pyplot()
-    best = _best_configs(summary)
-    fig, axes = plt.subplots(1, len(best), figsize=(4.2 * len(best), 3.8), squeeze=False)
-    for ax, (family, config) in zip(axes[0], best.items()):
+    fig, panels = _family_panels(summary, 3.8)
+    for ax, config in panels:
         rows = history[history["config"] == config]
         for metric, color in (("loss", "tab:blue"), ("val_loss", "tab:orange")):
             curve = rows[rows["metric"] == metric].groupby("epoch")["value"].agg(["mean", "std"])
@@ -124,7 +128,7 @@ def plot_calibration(predictions: pd.DataFrame, summary: pd.DataFrame, path: Pat
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     edges = np.linspace(0, 1, bins + 1)
-    for family, config in _best_configs(summary).items():
+    for config in _best_configs(summary):
         rows = predictions[predictions["config"] == config].dropna(subset=["y_prob"])
         which = np.clip(np.digitize(rows["y_prob"], edges) - 1, 0, bins - 1)
         grouped = rows.groupby(which).agg(predicted=("y_prob", "mean"), observed=("y_true", "mean"))
