@@ -306,8 +306,3 @@ def _check_features(X: pd.DataFrame, numeric, categorical, missing: str):
         if len(counts):
             listed = ", ".join(f"'{c}' ({n})" for c, n in counts.items())
             raise DataError(f"missing values in {listed}; fill them, or set missing: impute")
-
-
-def class_counts(y: np.ndarray) -> dict[int, int]:
-    """{0: negatives, 1: positives}."""
-    return {0: int((y == 0).sum()), 1: int((y == 1).sum())}

@@ -76,11 +76,11 @@ class _Trainer:
     """Trains trials through the engine, appending each finished one to the store and
     skipping those already there; one progress bar across stages."""
 
-    def __init__(self, config, dataset, store, stored: dict, bar, out):
+    def __init__(self, config, dataset, store, stored: dict, bar):
         from nnbin.engines import ENGINES, FoldCache
 
         self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
-        self.bar, self.out = bar, out
+        self.bar = bar
         self.engine = ENGINES[config.engine]
         self.folds = FoldCache(dataset, config.cv.inner_fraction)
         self.done: dict = {}
@@ -149,7 +149,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     started = time.time()
     try:
         with _progress(total, progress) as bar:
-            trainer = _Trainer(config, dataset, store, stored, bar, out)
+            trainer = _Trainer(config, dataset, store, stored, bar)
             if cv.nested:
                 inner = trainer.run(inner_trials)
                 trials = select_outer_trials(pd.DataFrame([r["row"] for r in inner]), trials,

@@ -63,10 +63,6 @@ def mix(base, purpose, counter):
     return _hash32(tf.bitwise.bitwise_xor(base, salt))
 
 
-def uniform_bits(x):
-    return _hash32(x)
-
-
 def uniform(x):
     """Uniform [0, 1) float32 from uint32 counters."""
     return tf.cast(tf.bitwise.right_shift(_hash32(x), np.uint32(8)), tf.float32) / np.float32(2 ** 24)
@@ -258,7 +254,7 @@ class StackedMLP:
             running = running & (e < epochs)
             active = tf.cast(running, tf.float32)
             # each model's own shuffle of its own rows; padding rows sort last
-            keys = uniform_bits(mix(seeds, _SHUFFLE, e)[:, None] + tf.cast(row, tf.uint32)[None, :])
+            keys = _hash32(mix(seeds, _SHUFFLE, e)[:, None] + tf.cast(row, tf.uint32)[None, :])
             keys = tf.where(row[None, :] < n[:, None], tf.cast(keys, tf.int64), np.int64(2 ** 40))
             order = tf.argsort(keys, axis=1, stable=True)
             _, params, slots, steps, epoch_loss = tf.while_loop(
