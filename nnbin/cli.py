@@ -29,7 +29,26 @@ def _parser() -> argparse.ArgumentParser:
                        help="set earlier results in the output directory aside (previous/) "
                             "instead of resuming them")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict = commands.add_parser("predict", help="score new rows with a saved model")
+    predict.add_argument("--model", required=True,
+                         help="a saved model directory, e.g. results/compare_baselines/models/deep")
+    predict.add_argument("--data", required=True, help="CSV, TSV or Parquet with the feature columns")
+    predict.add_argument("--out", help="where to write the scored rows as CSV (default: standard output)")
+    predict.add_argument("--ignore-extra", action="store_true",
+                         help="ignore columns the model does not use instead of refusing them")
     return parser
+
+
+def _predict(args) -> None:
+    from nnbin.data import read_table
+    from nnbin.predict import predict_frame
+
+    scored = predict_frame(args.model, read_table(args.data), args.ignore_extra)
+    if args.out:
+        scored.to_csv(args.out, index=False)
+        print(f"{len(scored)} rows scored -> {args.out}", file=sys.stderr)
+    else:
+        scored.to_csv(sys.stdout, index=False)
 
 
 def _train(args) -> None:
@@ -56,6 +75,8 @@ def _train(args) -> None:
             print(f"  {comparison.verdict}")
     print(f"\nResults: {result.output_dir}/ (report.html, trials.csv, summary.csv, "
           "predictions.csv, history.csv, run.json, plots)")
+    for model in result.models:
+        print(f"Model refitted on all rows: {model}/model.keras  (nnbin predict --model {model} --data FILE)")
 
 
 def main(argv=None) -> int:
@@ -63,6 +84,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "train":
             _train(args)
+        elif args.command == "predict":
+            _predict(args)
     except Interrupted as exc:
         print(f"nnbin: {exc}", file=sys.stderr)
         return 130

@@ -228,6 +228,7 @@ class ExperimentConfig(Strict):
     device: Literal["auto", "cpu", "gpu"] = "auto"
     deterministic: bool = False
     tensorboard: bool = False
+    refit: Literal["families", "best", "none"] = "families"
     engine: Literal["fused", "keras"] = "fused"
     output_dir: Optional[str] = None
 

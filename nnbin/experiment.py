@@ -4,7 +4,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class ExperimentResult:
     comparisons: list             # nnbin.compare.Comparison: each family's best vs the baseline
     metadata: dict
     output_dir: Path | None
+    models: list = field(default_factory=list)  # directories of the refitted, saved models
 
 
 def check_writable(output_dir: Path) -> None:
@@ -185,6 +186,10 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         write_tables(out, {"trials": trials_table, "summary": summary, "history": history_table,
                            "predictions": predictions, **tables}, metadata)
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if config.refit != "none" and not cv.nested:
+            from nnbin.export import refit_best
+
+            result.models = refit_best(result, trials, out / "models", config.refit)
         if config.tensorboard:
             from nnbin.tblog import write_tensorboard
 

@@ -16,7 +16,7 @@ RECORDS = "trials.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
-NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard")
+NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit")
 
 
 def fingerprint(config: dict) -> str:

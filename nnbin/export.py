@@ -1,0 +1,106 @@
+"""Refit the chosen configurations on all rows and save them as Keras models whose
+preprocessing (imputation, scaling, one-hot) lives inside the model, so that
+`keras.models.load_model(path)` alone predicts from raw feature columns."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nnbin.data import Dataset
+
+MODEL_FILE, INFO_FILE = "model.keras", "model.json"
+
+
+def refit(trial, dataset: Dataset, epochs: int):
+    """Train the trial's configuration on every row; returns (fitted preprocessor, network)."""
+    import keras
+
+    from nnbin.builders import build_model
+    from nnbin.engines.keras_engine import balanced_class_weight
+
+    preprocessor = dataset.preprocessor().fit(dataset.X)
+    X = preprocessor.transform(dataset.X)
+    keras.utils.set_random_seed(trial.seed)
+    network = build_model(trial.hyper.spec(seed=trial.seed), X.shape[1])
+    class_weight = balanced_class_weight(dataset.y) if trial.hyper.class_weight == "balanced" else None
+    network.fit(X, dataset.y, batch_size=trial.hyper.batch_size, epochs=epochs,
+                class_weight=class_weight, shuffle=True, verbose=0)
+    return preprocessor, network
+
+
+def with_preprocessing(preprocessor, network, dataset: Dataset):
+    """A functional model: one input per raw column -> the fitted preprocessing -> network."""
+    import keras
+
+    columns = preprocessor[0].named_transformers_
+    inputs, blocks = {}, []
+    if dataset.numeric:
+        for name in dataset.numeric:
+            inputs[name] = keras.Input(shape=(1,), name=name, dtype="float32")
+        x = keras.layers.Concatenate(name="numeric")([inputs[n] for n in dataset.numeric]) \
+            if len(dataset.numeric) > 1 else inputs[dataset.numeric[0]]
+        steps = columns["numeric"]
+        scaler = steps[-1]
+        if dataset.impute:  # NaN -> training median, as a frozen diagonal layer
+            missing = keras.ops.cast(keras.ops.isnan(x), "float32")
+            fill = keras.layers.Dense(len(dataset.numeric), use_bias=False, trainable=False,
+                                      name="median_fill")
+            x = keras.ops.where(keras.ops.isnan(x), 0.0, x) + fill(missing)
+            fill.set_weights([np.diag(steps[0].statistics_).astype("float32")])
+        blocks.append(keras.layers.Normalization(mean=scaler.mean_, variance=scaler.scale_ ** 2,
+                                                 name="standardize")(x))
+    if dataset.categorical:
+        steps = columns["categorical"]
+        encoder = steps[-1]
+        modes = steps[0].statistics_ if dataset.impute else [None] * len(dataset.categorical)
+        for name, categories, mode in zip(dataset.categorical, encoder.categories_, modes):
+            inputs[name] = keras.Input(shape=(1,), name=name, dtype="string")
+            vocabulary = [str(c) for c in categories]
+            lookup = keras.layers.StringLookup(vocabulary=vocabulary + [""], num_oov_indices=1,
+                                               output_mode="one_hot", name=f"lookup_{name}")
+            # columns: unknown, each category, missing ("") -> unknown: zeros; missing: the mode
+            fold = np.zeros((len(vocabulary) + 2, len(vocabulary)), "float32")
+            fold[1:-1] = np.eye(len(vocabulary))
+            if mode is not None:
+                fold[-1, vocabulary.index(str(mode))] = 1.0
+            one_hot = keras.layers.Dense(len(vocabulary), use_bias=False, trainable=False,
+                                         name=f"one_hot_{name}")
+            blocks.append(one_hot(lookup(inputs[name])))
+            one_hot.set_weights([fold])
+    features = keras.layers.Concatenate(name="features")(blocks) if len(blocks) > 1 else blocks[0]
+    return keras.Model(inputs, network(features), name="nnbin_model")
+
+
+def save_model(directory: Path, model, dataset: Dataset, info: dict) -> Path:
+    """model.keras beside model.json (features, target mapping, configuration, CV scores)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save(directory / MODEL_FILE)
+    info = {**info, "features": [{"name": n, "kind": "numeric"} for n in dataset.numeric]
+            + [{"name": n, "kind": "categorical"} for n in dataset.categorical],
+            "target": dataset.target, "positive_class": dataset.positive_class,
+            "classes": {str(k): v for k, v in dataset.classes.items()},
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    (directory / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+    return directory
+
+
+def refit_best(result, trials: list, directory: Path, which: str = "families") -> list[Path]:
+    """Refit each family's best configuration (or only the overall best) and save it.
+    With early stopping, the refit trains for the mean stopped epoch over the folds."""
+    ranked = result.summary if which == "best" else result.summary.drop_duplicates("family")
+    chosen = ranked.head(1) if which == "best" else ranked
+    saved = []
+    for row in chosen.itertuples():
+        trial = next(t for t in trials if t.label == row.config)
+        epochs = (max(1, int(round(row.epochs_mean))) if trial.hyper.patience else trial.hyper.epochs)
+        preprocessor, network = refit(trial, result.dataset, epochs)
+        model = with_preprocessing(preprocessor, network, result.dataset)
+        scores = {c: getattr(row, c) for c in result.summary.columns if c.endswith(("_mean", "_sd"))}
+        info = {"family": row.family, "config": row.config, "epochs": epochs,
+                "hyperparameters": trial.hyper.model_dump(mode="json"),
+                "threshold": result.config.threshold, "cv_scores": scores}
+        saved.append(save_model(directory / row.family, model, result.dataset, info))
+    return saved

@@ -1,0 +1,110 @@
+"""Refit, save, load with plain Keras, predict."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from nnbin.cli import main
+from nnbin.experiment import run_experiment
+from nnbin.predict import predict_frame
+
+ROOT = Path(__file__).parents[1]
+PATIENTS = {
+    "name": "patients", "cv": {"folds": 3},
+    "dataset": {"file": str(ROOT / "data" / "patients.csv"), "target": "outcome",
+                "positive_class": "disease", "drop": ["patient_id"]},
+    "models": [{"name": "logistic", "params": {"epochs": 4, "learning_rate": 0.05}},
+               {"name": "deep", "params": {"hidden": [6, 4], "epochs": 4, "dropout": 0.1,
+                                           "patience": 2, "learning_rate": 0.05}}],
+}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    out = tmp_path_factory.mktemp("patients")
+    return run_experiment(PATIENTS, progress=False, output_dir=out, report=False)
+
+
+def new_rows():
+    frame = pd.read_csv(ROOT / "data" / "patients.csv").drop(columns=["patient_id", "outcome"]).head(12)
+    frame.loc[0, "exercise"] = "daily"   # a category never seen in training
+    frame.loc[1, "smoker"] = np.nan      # missing category -> most frequent
+    frame.loc[2, "bmi"] = np.nan         # missing number -> median
+    return frame
+
+
+def test_saved_model_matches_the_scikit_learn_preprocessing(saved):
+    from nnbin.export import refit
+
+    trial_label = saved.summary.set_index("family").loc["deep", "config"]
+    directory = saved.output_dir / "models" / "deep"
+    frame = new_rows()
+    from nnbin.cv import make_splits, make_trials
+    from nnbin.config import config_from_dict
+
+    config = config_from_dict(PATIENTS)
+    trials = make_trials(config, make_splits(saved.dataset.y, 3))
+    trial = next(t for t in trials if t.label == trial_label)
+    preprocessor, network = refit(trial, saved.dataset, int(round(
+        saved.summary.set_index("family").loc["deep", "epochs_mean"])))
+    expected = np.asarray(network(preprocessor.transform(frame))).ravel()
+    np.testing.assert_allclose(predict_frame(directory, frame)["probability"], expected, atol=1e-5)
+
+
+def test_plain_keras_loads_and_predicts_without_nnbin(saved, tmp_path):
+    directory = saved.output_dir / "models" / "logistic"
+    frame = new_rows()
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    script = f"""
+import sys, numpy as np, pandas as pd, keras, tensorflow as tf
+frame = pd.read_csv({str(tmp_path / 'rows.csv')!r})
+model = keras.models.load_model({str(directory / 'model.keras')!r})
+inputs = {{}}
+for name in frame.columns:
+    column = frame[name]
+    if pd.api.types.is_numeric_dtype(column):
+        inputs[name] = tf.constant(column.to_numpy("float32")[:, None])
+    else:
+        inputs[name] = tf.constant(column.fillna("").astype(str).to_numpy()[:, None])
+np.save({str(tmp_path / 'p.npy')!r}, np.asarray(model(inputs)).ravel())
+assert not any(m.startswith("nnbin") for m in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"),
+                               predict_frame(directory, frame)["probability"], atol=1e-6)
+
+
+def test_predict_cli_with_columns_in_another_order(saved, tmp_path, capsys):
+    directory = saved.output_dir / "models" / "logistic"
+    frame = new_rows()
+    frame[list(reversed(frame.columns))].to_csv(tmp_path / "reversed.csv", index=False)
+    assert main(["predict", "--model", str(directory), "--data", str(tmp_path / "reversed.csv"),
+                 "--out", str(tmp_path / "scored.csv")]) == 0
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    np.testing.assert_allclose(scored["probability"], predict_frame(directory, frame)["probability"],
+                               atol=1e-6)
+    assert set(scored["prediction"]) <= {"disease", "healthy"}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: f.drop(columns=["age"]), "lacks column(s) 'age'"),
+    (lambda f: f.assign(shoe_size=42), "unexpected column(s) 'shoe_size'"),
+    (lambda f: f.assign(age=["old"] + list(f["age"][1:])), "rows 0 could not be scored: column 'age'"),
+])
+def test_bad_prediction_inputs(saved, tmp_path, capsys, change, message):
+    change(new_rows()).to_csv(tmp_path / "bad.csv", index=False)
+    code = main(["predict", "--model", str(saved.output_dir / "models" / "deep"),
+                 "--data", str(tmp_path / "bad.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_model_directory(tmp_path, capsys):
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    assert main(["predict", "--model", str(tmp_path), "--data", str(tmp_path / "x.csv")]) == 2
+    assert "holds no saved model" in capsys.readouterr().err
