@@ -36,7 +36,32 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="where to write the scored rows as CSV (default: standard output)")
     predict.add_argument("--ignore-extra", action="store_true",
                          help="ignore columns the model does not use instead of refusing them")
+    inspect = commands.add_parser("inspect", help="show a saved model's layers, coefficients, activations")
+    inspect.add_argument("--model", required=True, help="a saved model directory")
+    inspect.add_argument("--data", help="rows whose hidden activations A[l] to save as CSV")
+    inspect.add_argument("--layers", help="comma-separated Dense layer numbers (default: every hidden layer)")
+    inspect.add_argument("--out", help="where the activation CSVs go (default: the model directory)")
     return parser
+
+
+def _inspect(args) -> None:
+    from nnbin.data import read_table
+    from nnbin.inspect import inspect_model
+
+    try:
+        layers = [int(n) for n in args.layers.split(",")] if args.layers else None
+    except ValueError:
+        raise NnbinError(f"--layers takes layer numbers such as 1,2, got {args.layers!r}") from None
+    frame = read_table(args.data) if args.data else None
+    result = inspect_model(args.model, frame, layers, args.out)
+    print(result["description"])
+    if result["coefficients"] is not None:
+        print("\nLogistic regression: coefficients on standardized inputs; odds ratio = exp(coefficient)"
+              " per standard deviation (numeric) or for the category (one-hot)")
+        print(result["coefficients"].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for number, values in result["activations"].items():
+        print(f"A[{number}] ({values.shape[0]},{values.shape[1]}) -> "
+              f"{args.out or args.model}/activations_layer{number}.csv")
 
 
 def _predict(args) -> None:
@@ -75,8 +100,16 @@ def _train(args) -> None:
             print(f"  {comparison.verdict}")
     print(f"\nResults: {result.output_dir}/ (report.html, trials.csv, summary.csv, "
           "predictions.csv, history.csv, run.json, plots)")
+    test_columns = [f"test_{m}" for m in metrics if f"test_{m}" in summary]
+    if test_columns:
+        rows = result.metadata["test_rows"]
+        print(f"\nHeld-out test set ({rows} rows, scored once by the refitted models):")
+        for _, row in summary.dropna(subset=test_columns).iterrows():
+            scores = ", ".join(f"{c.removeprefix('test_')} {row[c]:.3f}" for c in test_columns)
+            print(f"  {row['config']}: {scores}")
     for model in result.models:
-        print(f"Model refitted on all rows: {model}/model.keras  (nnbin predict --model {model} --data FILE)")
+        print(f"Model refitted on the cross-validated rows: {model}/model.keras  "
+              f"(nnbin predict --model {model} --data FILE)")
 
 
 def main(argv=None) -> int:
@@ -86,6 +119,8 @@ def main(argv=None) -> int:
             _train(args)
         elif args.command == "predict":
             _predict(args)
+        elif args.command == "inspect":
+            _inspect(args)
     except Interrupted as exc:
         print(f"nnbin: {exc}", file=sys.stderr)
         return 130

@@ -171,6 +171,12 @@ class CVConfig(Strict):
     inner_fraction: float = 0.1
     nested: bool = False
     inner_folds: int = 3
+    test_size: Optional[float] = None
+
+    @field_validator("test_size")
+    @classmethod
+    def _test_size(cls, v):
+        return None if v is None else check_number(v, low=0, high=0.5, low_open=True, high_open=True)
 
     @field_validator("folds")
     @classmethod
@@ -252,6 +258,13 @@ class ExperimentConfig(Strict):
     @classmethod
     def _threshold(cls, v):
         return check_number(v, low=0, high=1, low_open=True, high_open=True)
+
+    @model_validator(mode="after")
+    def _test_set_needs_refit(self):
+        if self.cv.test_size and (self.refit == "none" or self.cv.nested):
+            raise ValueError("cv.test_size scores the refitted models: set refit: families or best, "
+                             "and nested: false")
+        return self
 
     @model_validator(mode="after")
     def _rank_metric_scored(self):

@@ -31,15 +31,30 @@ class Split:
 
 
 def make_splits(y: np.ndarray, folds: int, repeats: int = 1, shuffle: bool = True,
-                seed: int = 0) -> list[Split]:
-    """Stratified folds; repeat r shuffles with seed + r. Same y and seed, same splits."""
+                seed: int = 0, rows: np.ndarray | None = None) -> list[Split]:
+    """Stratified folds; repeat r shuffles with seed + r. Same y and seed, same splits.
+    rows: split only these rows (indices into y), e.g. all but a held-out test set."""
+    rows = np.arange(len(y)) if rows is None else np.asarray(rows)
+    y = np.asarray(y)[rows]
     _check_class_sizes(y, folds, "cv.folds")
     splits = []
     for repeat in range(repeats):
         splitter = StratifiedKFold(folds, shuffle=shuffle, random_state=seed + repeat if shuffle else None)
         for fold, (train, validation) in enumerate(splitter.split(np.zeros(len(y)), y)):
-            splits.append(Split(repeat, fold, train, validation))
+            splits.append(Split(repeat, fold, rows[train], rows[validation]))
     return splits
+
+
+def hold_out(y: np.ndarray, test_size: float | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(rows for cross-validation, held-out test rows): a stratified split fixed by the seed."""
+    rows = np.arange(len(y))
+    if not test_size:
+        return rows, rows[:0]
+    from sklearn.model_selection import train_test_split
+
+    _check_class_sizes(y, 2, "the classes", " (cv.test_size needs at least 2 per class)")
+    development, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+    return np.sort(development), np.sort(test)
 
 
 def _check_class_sizes(y, folds: int, key: str, where: str = "") -> None:

@@ -14,7 +14,7 @@ import yaml
 import nnbin
 from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, load_config
-from nnbin.cv import make_inner_splits, make_splits, make_trials, select_outer_trials
+from nnbin.cv import hold_out, make_inner_splits, make_splits, make_trials, select_outer_trials
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.results import summarize, trial_row, write_tables, write_text
@@ -132,7 +132,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
 
     dataset = config.dataset.load()
     cv = config.cv
-    splits = make_splits(dataset.y, cv.folds, cv.repeats, cv.shuffle, cv.seed)
+    development, test_rows = hold_out(dataset.y, cv.test_size, cv.seed)
+    splits = make_splits(dataset.y, cv.folds, cv.repeats, cv.shuffle, cv.seed, rows=development)
     trials = make_trials(config, splits)
     inner_trials = (make_trials(config, make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed))
                     if cv.nested else [])
@@ -183,13 +184,15 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
                               comparisons, metadata, out)
     if out is not None:
-        write_tables(out, {"trials": trials_table, "summary": summary, "history": history_table,
-                           "predictions": predictions, **tables}, metadata)
-        write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-        if config.refit != "none" and not cv.nested:
+        if config.refit != "none" and not cv.nested:  # before the tables: it adds test scores
             from nnbin.export import refit_best
 
-            result.models = refit_best(result, trials, out / "models", config.refit)
+            result.models = refit_best(result, trials, out / "models", config.refit,
+                                       development, test_rows)
+            metadata["test_rows"] = len(test_rows)
+        write_tables(out, {"trials": trials_table, "summary": result.summary, "history": history_table,
+                           "predictions": predictions, **tables}, metadata)
+        write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         if config.tensorboard:
             from nnbin.tblog import write_tensorboard
 

@@ -14,19 +14,21 @@ from nnbin.data import Dataset
 MODEL_FILE, INFO_FILE = "model.keras", "model.json"
 
 
-def refit(trial, dataset: Dataset, epochs: int):
-    """Train the trial's configuration on every row; returns (fitted preprocessor, network)."""
+def refit(trial, dataset: Dataset, epochs: int, rows=None):
+    """Train the trial's configuration on the given rows (default: all); returns
+    (fitted preprocessor, network)."""
     import keras
 
     from nnbin.builders import build_model
     from nnbin.engines.keras_engine import balanced_class_weight
 
-    preprocessor = dataset.preprocessor().fit(dataset.X)
-    X = preprocessor.transform(dataset.X)
+    rows = np.arange(dataset.n_rows) if rows is None else rows
+    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[rows])
+    X, y = preprocessor.transform(dataset.X.iloc[rows]), dataset.y[rows]
     keras.utils.set_random_seed(trial.seed)
     network = build_model(trial.hyper.spec(seed=trial.seed), X.shape[1])
-    class_weight = balanced_class_weight(dataset.y) if trial.hyper.class_weight == "balanced" else None
-    network.fit(X, dataset.y, batch_size=trial.hyper.batch_size, epochs=epochs,
+    class_weight = balanced_class_weight(y) if trial.hyper.class_weight == "balanced" else None
+    network.fit(X, y, batch_size=trial.hyper.batch_size, epochs=epochs,
                 class_weight=class_weight, shuffle=True, verbose=0)
     return preprocessor, network
 
@@ -70,7 +72,8 @@ def with_preprocessing(preprocessor, network, dataset: Dataset):
                                          name=f"one_hot_{name}")
             blocks.append(one_hot(lookup(inputs[name])))
             one_hot.set_weights([fold])
-    features = keras.layers.Concatenate(name="features")(blocks) if len(blocks) > 1 else blocks[0]
+    features = (keras.layers.Concatenate(name="features")(blocks) if len(blocks) > 1
+                else keras.layers.Identity(name="features")(blocks[0]))
     return keras.Model(inputs, network(features), name="nnbin_model")
 
 
@@ -87,20 +90,34 @@ def save_model(directory: Path, model, dataset: Dataset, info: dict) -> Path:
     return directory
 
 
-def refit_best(result, trials: list, directory: Path, which: str = "families") -> list[Path]:
-    """Refit each family's best configuration (or only the overall best) and save it.
-    With early stopping, the refit trains for the mean stopped epoch over the folds."""
+def refit_best(result, trials: list, directory: Path, which: str = "families", rows=None,
+               test_rows=()) -> list[Path]:
+    """Refit each family's best configuration (or only the overall best) on the
+    cross-validated rows and save it; with test rows, score it on them once and add
+    `test_<metric>` columns to result.summary. With early stopping, the refit trains for
+    the mean stopped epoch over the folds."""
+    from nnbin.metrics import score
     ranked = result.summary if which == "best" else result.summary.drop_duplicates("family")
     chosen = ranked.head(1) if which == "best" else ranked
     saved = []
     for row in chosen.itertuples():
         trial = next(t for t in trials if t.label == row.config)
         epochs = (max(1, int(round(row.epochs_mean))) if trial.hyper.patience else trial.hyper.epochs)
-        preprocessor, network = refit(trial, result.dataset, epochs)
+        preprocessor, network = refit(trial, result.dataset, epochs, rows)
         model = with_preprocessing(preprocessor, network, result.dataset)
         scores = {c: getattr(row, c) for c in result.summary.columns if c.endswith(("_mean", "_sd"))}
         info = {"family": row.family, "config": row.config, "epochs": epochs,
                 "hyperparameters": trial.hyper.model_dump(mode="json"),
-                "threshold": result.config.threshold, "cv_scores": scores}
+                "threshold": result.config.threshold, "cv_scores": scores,
+                "inputs": list(preprocessor[0].get_feature_names_out())}
+        if len(test_rows):
+            X_test = preprocessor.transform(result.dataset.X.iloc[test_rows])
+            y_prob = np.asarray(network(X_test, training=False)).ravel()
+            info["test_scores"] = score(result.dataset.y[test_rows], y_prob, result.config.metrics,
+                                        result.config.threshold)
+            info["test_rows"] = len(test_rows)
+            for metric in result.config.metrics:
+                result.summary.loc[result.summary["config"] == row.config, f"test_{metric}"] = \
+                    info["test_scores"][metric]
         saved.append(save_model(directory / row.family, model, result.dataset, info))
     return saved

@@ -184,7 +184,8 @@ def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
     metric = config.rank_by
     columns = ["rank", "config", "trials", "failed"] + [
         c for m in dict.fromkeys([metric, "roc_auc", "accuracy"]) for c in (f"{m}_mean", f"{m}_sd")
-        if c in result.summary]
+        if c in result.summary] + [f"test_{m}" for m in dict.fromkeys([metric, "roc_auc", "accuracy"])
+                                    if f"test_{m}" in result.summary]
     dataset = pd.DataFrame([{"dataset": data["name"], "rows": data["rows"], "features": data["features"],
                              "numeric": data["numeric"], "categorical": data["categorical"],
                              "target": data["target"], "positive class": data["positive_class"],

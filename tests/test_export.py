@@ -108,3 +108,28 @@ def test_missing_model_directory(tmp_path, capsys):
     (tmp_path / "x.csv").write_text("a\n1\n")
     assert main(["predict", "--model", str(tmp_path), "--data", str(tmp_path / "x.csv")]) == 2
     assert "holds no saved model" in capsys.readouterr().err
+
+
+def test_held_out_test_set_is_kept_out_of_cross_validation(tmp_path):
+    config = {**PATIENTS, "cv": {"folds": 3, "test_size": 0.25}, "models": PATIENTS["models"][:1]}
+    result = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
+    validated = set(pd.read_csv(tmp_path / "predictions.csv")["row"])
+    assert len(validated) == 225 and len(result.dataset.y) == 300  # 75 rows held out
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["test_roc_auc"].between(0, 1).all()
+    info = __import__("json").loads((tmp_path / "models" / "logistic" / "model.json").read_text())
+    assert info["test_rows"] == 75 and set(info["test_scores"]) >= {"roc_auc", "accuracy"}
+
+
+def test_inspect_shows_layers_coefficients_and_activations(saved, tmp_path, capsys):
+    assert main(["inspect", "--model", str(saved.output_dir / "models" / "logistic")]) == 0
+    out = capsys.readouterr().out
+    assert "W" in out and "(12,1)" in out and "odds_ratio" in out and "sex_M" in out
+    new_rows().to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["inspect", "--model", str(saved.output_dir / "models" / "deep"), "--data",
+                 str(tmp_path / "rows.csv"), "--out", str(tmp_path / "act")]) == 0
+    first = pd.read_csv(tmp_path / "act" / "activations_layer1.csv")
+    assert first.shape == (12, 6) and (first >= 0).all().all()  # relu activations A[1] (n, u)
+    assert pd.read_csv(tmp_path / "act" / "activations_layer2.csv").shape == (12, 4)
+    assert main(["inspect", "--model", str(saved.output_dir / "models" / "deep"), "--data",
+                 str(tmp_path / "rows.csv"), "--layers", "7"]) == 2
