@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +15,16 @@ from nnbin.data import Dataset
 MODEL_FILE, INFO_FILE = "model.keras", "model.json"
 
 
-def refit(trial, dataset: Dataset, epochs: int, rows=None):
-    """Train the trial's configuration on the given rows (default: all); returns
-    (fitted preprocessor, network)."""
-    import keras
+def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"):
+    """Train each trial's configuration on `rows` with the experiment's engine, scoring
+    `test_rows` (may be empty); returns the engine's results, each with its keras model."""
+    from nnbin.cv import Split, Trial
+    from nnbin.engines import ENGINES, FoldCache
 
-    from nnbin.builders import build_model
-    from nnbin.engines.keras_engine import balanced_class_weight
-
-    rows = np.arange(dataset.n_rows) if rows is None else rows
-    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[rows])
-    X, y = preprocessor.transform(dataset.X.iloc[rows]), dataset.y[rows]
-    keras.utils.set_random_seed(trial.seed)
-    network = build_model(trial.hyper.spec(seed=trial.seed), X.shape[1])
-    class_weight = balanced_class_weight(y) if trial.hyper.class_weight == "balanced" else None
-    network.fit(X, y, batch_size=trial.hyper.batch_size, epochs=epochs,
-                class_weight=class_weight, shuffle=True, verbose=0)
-    return preprocessor, network
+    split = Split(repeat=-1, fold=-1, train=np.asarray(rows), validation=np.asarray(test_rows, dtype=int))
+    final = [Trial(t.family, t.point, t.hyper, split, t.seed, f"refit-{t.id}") for t in trials]
+    by_id = {r.trial.id: r for r in ENGINES[engine](final, FoldCache(dataset), keep_models=True)}
+    return [by_id[t.id] for t in final]
 
 
 def with_preprocessing(preprocessor, network, dataset: Dataset):
@@ -74,7 +68,9 @@ def with_preprocessing(preprocessor, network, dataset: Dataset):
             one_hot.set_weights([fold])
     features = (keras.layers.Concatenate(name="features")(blocks) if len(blocks) > 1
                 else keras.layers.Identity(name="features")(blocks[0]))
-    return keras.Model(inputs, network(features), name="nnbin_model")
+    trained = keras.models.clone_model(network)  # uncompiled: an inference model, no optimizer state
+    trained.set_weights(network.get_weights())
+    return keras.Model(inputs, trained(features), name="nnbin_model")
 
 
 def save_model(directory: Path, model, dataset: Dataset, info: dict) -> Path:
@@ -95,29 +91,33 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
     """Refit each family's best configuration (or only the overall best) on the
     cross-validated rows and save it; with test rows, score it on them once and add
     `test_<metric>` columns to result.summary. With early stopping, the refit trains for
-    the mean stopped epoch over the folds."""
+    the mean stopped epoch over the folds (and does not stop early itself)."""
     from nnbin.metrics import score
-    ranked = result.summary if which == "best" else result.summary.drop_duplicates("family")
-    chosen = ranked.head(1) if which == "best" else ranked
-    saved = []
-    for row in chosen.itertuples():
+
+    dataset, config = result.dataset, result.config
+    rows = np.arange(dataset.n_rows) if rows is None else rows
+    ranked = result.summary.drop_duplicates("family")
+    chosen = list((result.summary.head(1) if which == "best" else ranked).itertuples())
+    final = []
+    for row in chosen:
         trial = next(t for t in trials if t.label == row.config)
-        epochs = (max(1, int(round(row.epochs_mean))) if trial.hyper.patience else trial.hyper.epochs)
-        preprocessor, network = refit(trial, result.dataset, epochs, rows)
-        model = with_preprocessing(preprocessor, network, result.dataset)
+        epochs = max(1, int(round(row.epochs_mean))) if trial.hyper.patience else trial.hyper.epochs
+        final.append(replace(trial, hyper=trial.hyper.model_copy(update={"epochs": epochs, "patience": 0})))
+    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[rows])  # as the engine fits it
+    saved = []
+    for row, fitted in zip(chosen, refit(final, dataset, rows, test_rows, config.engine)):
+        model = with_preprocessing(preprocessor, fitted.model, dataset)
         scores = {c: getattr(row, c) for c in result.summary.columns if c.endswith(("_mean", "_sd"))}
-        info = {"family": row.family, "config": row.config, "epochs": epochs,
-                "hyperparameters": trial.hyper.model_dump(mode="json"),
-                "threshold": result.config.threshold, "cv_scores": scores,
+        info = {"family": row.family, "config": row.config, "epochs": fitted.trial.hyper.epochs,
+                "hyperparameters": fitted.trial.hyper.model_dump(mode="json"),
+                "threshold": config.threshold, "cv_scores": scores, "rows": len(rows),
                 "inputs": list(preprocessor[0].get_feature_names_out())}
         if len(test_rows):
-            X_test = preprocessor.transform(result.dataset.X.iloc[test_rows])
-            y_prob = np.asarray(network(X_test, training=False)).ravel()
-            info["test_scores"] = score(result.dataset.y[test_rows], y_prob, result.config.metrics,
-                                        result.config.threshold)
             info["test_rows"] = len(test_rows)
-            for metric in result.config.metrics:
+            info["test_scores"] = score(dataset.y[test_rows], fitted.y_prob, config.metrics,
+                                        config.threshold)
+            for metric in config.metrics:
                 result.summary.loc[result.summary["config"] == row.config, f"test_{metric}"] = \
                     info["test_scores"][metric]
-        saved.append(save_model(directory / row.family, model, result.dataset, info))
+        saved.append(save_model(directory / row.family, model, dataset, info))
     return saved

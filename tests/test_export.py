@@ -38,20 +38,16 @@ def new_rows():
 
 
 def test_saved_model_matches_the_scikit_learn_preprocessing(saved):
-    from nnbin.export import refit
+    """The preprocessing inside the Keras model equals the fitted scikit-learn pipeline,
+    including a missing number, a missing category and an unseen category."""
+    from nnbin.inspect import _network
+    from nnbin.predict import load
 
-    trial_label = saved.summary.set_index("family").loc["deep", "config"]
     directory = saved.output_dir / "models" / "deep"
+    model, _ = load(directory)
     frame = new_rows()
-    from nnbin.cv import make_splits, make_trials
-    from nnbin.config import config_from_dict
-
-    config = config_from_dict(PATIENTS)
-    trials = make_trials(config, make_splits(saved.dataset.y, 3))
-    trial = next(t for t in trials if t.label == trial_label)
-    preprocessor, network = refit(trial, saved.dataset, int(round(
-        saved.summary.set_index("family").loc["deep", "epochs_mean"])))
-    expected = np.asarray(network(preprocessor.transform(frame))).ravel()
+    preprocessor = saved.dataset.preprocessor().fit(saved.dataset.X)
+    expected = np.asarray(_network(model)(preprocessor.transform(frame))).ravel()
     np.testing.assert_allclose(predict_frame(directory, frame)["probability"], expected, atol=1e-5)
 
 

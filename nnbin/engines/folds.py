@@ -24,8 +24,10 @@ def prepare_fold(trial: Trial, dataset: Dataset):
     """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
     train, validation = trial.split.train, trial.split.validation
     preprocessor = dataset.preprocessor().fit(dataset.X.iloc[train])
-    return (preprocessor.transform(dataset.X.iloc[train]), dataset.y[train],
-            preprocessor.transform(dataset.X.iloc[validation]))
+    X_train = preprocessor.transform(dataset.X.iloc[train])
+    X_val = (preprocessor.transform(dataset.X.iloc[validation]) if len(validation)
+             else np.zeros((0, X_train.shape[1]), np.float32))  # a refit on every row scores none
+    return X_train, dataset.y[train], X_val
 
 
 class FoldCache:
