@@ -17,14 +17,16 @@ MODEL_FILE, INFO_FILE = "model.keras", "model.json"
 
 def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"):
     """Train each trial's configuration on `rows` with the experiment's engine, scoring
-    `test_rows` (may be empty); returns the engine's results, each with its keras model."""
+    `test_rows` (may be empty). Returns the engine's results, each with its keras model,
+    and the preprocessor the engine fitted on `rows`."""
     from nnbin.cv import Split, Trial
     from nnbin.engines import ENGINES, FoldCache
 
     split = Split(repeat=-1, fold=-1, train=np.asarray(rows), validation=np.asarray(test_rows, dtype=int))
     final = [Trial(t.family, t.point, t.hyper, split, t.seed, f"refit-{t.id}") for t in trials]
-    by_id = {r.trial.id: r for r in ENGINES[engine](final, FoldCache(dataset), keep_models=True)}
-    return [by_id[t.id] for t in final]
+    folds = FoldCache(dataset)
+    by_id = {r.trial.id: r for r in ENGINES[engine](final, folds, keep_models=True)}
+    return [by_id[t.id] for t in final], folds.preprocessor(final[0])
 
 
 def with_preprocessing(preprocessor, network, dataset: Dataset):
@@ -103,9 +105,9 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         trial = next(t for t in trials if t.label == row.config)
         epochs = max(1, int(round(row.epochs_mean))) if trial.hyper.patience else trial.hyper.epochs
         final.append(replace(trial, hyper=trial.hyper.model_copy(update={"epochs": epochs, "patience": 0})))
-    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[rows])  # as the engine fits it
+    results, preprocessor = refit(final, dataset, rows, test_rows, config.engine)
     saved = []
-    for row, fitted in zip(chosen, refit(final, dataset, rows, test_rows, config.engine)):
+    for row, fitted in zip(chosen, results):
         model = with_preprocessing(preprocessor, fitted.model, dataset)
         scores = {c: getattr(row, c) for c in result.summary.columns if c.endswith(("_mean", "_sd"))}
         info = {"family": row.family, "config": row.config, "epochs": fitted.trial.hyper.epochs,

@@ -20,14 +20,20 @@ class FoldArrays:
     X_val: np.ndarray            # the fold being scored
 
 
-def prepare_fold(trial: Trial, dataset: Dataset):
-    """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
+def _fit_fold(trial: Trial, dataset: Dataset):
+    """(fitted preprocessor, X_train, y_train, X_val), the preprocessor fitted on the
+    trial's training rows only."""
     train, validation = trial.split.train, trial.split.validation
     preprocessor = dataset.preprocessor().fit(dataset.X.iloc[train])
     X_train = preprocessor.transform(dataset.X.iloc[train])
     X_val = (preprocessor.transform(dataset.X.iloc[validation]) if len(validation)
              else np.zeros((0, X_train.shape[1]), np.float32))  # a refit on every row scores none
-    return X_train, dataset.y[train], X_val
+    return preprocessor, X_train, dataset.y[train], X_val
+
+
+def prepare_fold(trial: Trial, dataset: Dataset):
+    """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
+    return _fit_fold(trial, dataset)[1:]
 
 
 class FoldCache:
@@ -43,8 +49,8 @@ class FoldCache:
         key = (*fold_key, bool(trial.hyper.patience), trial.seed)
         if key not in self._arrays:
             if fold_key not in self._prepared:
-                self._prepared[fold_key] = prepare_fold(trial, self.dataset)
-            X_train, y_train, X_val = self._prepared[fold_key]
+                self._prepared[fold_key] = _fit_fold(trial, self.dataset)
+            _, X_train, y_train, X_val = self._prepared[fold_key]
             if trial.hyper.patience:
                 X_fit, X_stop, y_fit, y_stop = train_test_split(
                     X_train, y_train, test_size=self.inner_fraction, stratify=y_train,
@@ -53,3 +59,9 @@ class FoldCache:
             else:
                 self._arrays[key] = FoldArrays(X_train, y_train, None, None, X_val)
         return self._arrays[key]
+
+    def preprocessor(self, trial: Trial):
+        """The preprocessor fitted on the trial's training rows (fitted once per fold)."""
+        if trial.split.key not in self._prepared:
+            self._prepared[trial.split.key] = _fit_fold(trial, self.dataset)
+        return self._prepared[trial.split.key][0]
