@@ -15,6 +15,9 @@ __all__ = ["ModelSpec", "build_model", "build_logistic", "build_shallow", "build
            "make_optimizer", "initial_weights"]
 
 
+SEED_MODULUS = 2 ** 31 - 1
+
+
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0) -> keras.optimizers.Optimizer:
     """A fresh Keras optimizer of the given name with Keras' defaults (momentum: sgd, rmsprop)."""
     options = {"momentum": momentum} if momentum else {}
@@ -30,8 +33,9 @@ def _initializer(name: str, seed: int | None):
 
 
 def layer_seed(spec: ModelSpec, index: int) -> int | None:
-    """Seed of layer `index` (0 = output layer; 100 + i = dropout after hidden layer i)."""
-    return None if spec.seed is None else spec.seed * 1000 + index
+    """Seed of layer `index` (0 = output layer; 100 + i = dropout after hidden layer i), kept
+    below 2**31 so that Keras' int32 and uint32 seed states hold it whatever the trial seed."""
+    return None if spec.seed is None else (spec.seed * 1000 + index) % SEED_MODULUS
 
 
 def initial_weights(spec: ModelSpec, n_features: int) -> list:

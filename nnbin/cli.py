@@ -5,11 +5,13 @@ import argparse
 import logging
 import os
 import sys
+import warnings
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not for users
 
-from nnbin.errors import Interrupted, NnbinError  # noqa: E402
+from nnbin.errors import Interrupted, NnbinError, NnbinWarning  # noqa: E402
 
 DEFAULT_CONFIG = "configs/compare_baselines.yaml"
 
@@ -45,14 +47,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _inspect(args) -> None:
-    from nnbin.data import read_table
     from nnbin.inspect import inspect_model
+    from nnbin.predict import load, read_rows
 
     try:
         layers = [int(n) for n in args.layers.split(",")] if args.layers else None
     except ValueError:
         raise NnbinError(f"--layers takes layer numbers such as 1,2, got {args.layers!r}") from None
-    frame = read_table(args.data) if args.data else None
+    frame = read_rows(args.data, load(args.model)[1]) if args.data else None
     result = inspect_model(args.model, frame, layers, args.out)
     print(result["description"])
     if result["coefficients"] is not None:
@@ -65,10 +67,12 @@ def _inspect(args) -> None:
 
 
 def _predict(args) -> None:
-    from nnbin.data import read_table
-    from nnbin.predict import predict_frame
+    from nnbin.predict import predict_file
 
-    scored = predict_frame(args.model, read_table(args.data), args.ignore_extra)
+    notes = []
+    scored = predict_file(args.model, args.data, args.ignore_extra, notes)
+    for note in notes:
+        print(f"nnbin: note: {note}", file=sys.stderr)
     if args.out:
         scored.to_csv(args.out, index=False)
         print(f"{len(scored)} rows scored -> {args.out}", file=sys.stderr)
@@ -110,10 +114,42 @@ def _train(args) -> None:
     for model in result.models:
         print(f"Model refitted on the cross-validated rows: {model}/model.keras  "
               f"(nnbin predict --model {model} --data FILE)")
+    for note in result.notes:
+        print(f"Note: {note}")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """nnbin's own warnings as one line; others as Python shows them."""
+    if issubclass(category, NnbinWarning):
+        print(f"nnbin: warning: {message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
+def _unexpected(exc: BaseException) -> int:
+    """A bug, not a user error: one line naming what failed and where the traceback is."""
+    import tempfile
+    import time
+    import traceback
+
+    log = Path(tempfile.gettempdir()) / f"nnbin-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    try:
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "the traceback could not be saved"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    print(f"nnbin: unexpected error: {type(exc).__name__}{': ' + first if first else ''} "
+          f"(trials already finished are saved; {where}; please report it)", file=sys.stderr)
+    return 1
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         if args.command == "train":
             _train(args)
@@ -130,6 +166,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # before training started: nothing was written
         print("nnbin: interrupted before training; nothing was written", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 (anything else is a bug: say so in one line)
+        return _unexpected(exc)
+    finally:
+        warnings.showwarning = _python_show_warning
     return 0
 
 

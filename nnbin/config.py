@@ -20,6 +20,12 @@ from nnbin.spec import (ACTIVATIONS, INITIALIZERS, OPTIMIZERS, ModelSpec, check_
                         check_hidden, check_number, suggest)
 
 
+def changed_fields(model: BaseModel) -> set[str]:
+    """Fields whose value differs from the default (a resolved config.yaml lists every key)."""
+    return {k for k, f in type(model).model_fields.items() if getattr(model, k) != f.get_default(
+        call_default_factory=True)}
+
+
 class Strict(BaseModel):
     """A config section: unknown keys are errors with a suggestion."""
 
@@ -147,8 +153,16 @@ class DatasetConfig(Strict):
             raise ValueError("give either name (a built-in dataset) or file (a CSV/TSV/Parquet path)")
         if self.file is not None and not self.target:
             raise ValueError("a file dataset needs target: the name of the column to predict")
-        if self.name is not None and (self.target or self.drop or self.categorical):
-            raise ValueError("target, drop and categorical apply to files; built-in datasets take options")
+        given = changed_fields(self)
+        if self.name is not None:
+            file_only = [k for k in ("target", "drop", "categorical", "positive_class", "missing", "format")
+                         if k in given]
+            if file_only:
+                raise ValueError(f"{', '.join(file_only)} appl{'ies' if len(file_only) == 1 else 'y'} "
+                                 "to files (file:), not to the built-in "
+                                 f"dataset '{self.name}'; remove them or give file: instead of name:")
+        elif "options" in given:
+            raise ValueError("options apply to built-in datasets (name:), not to files; remove them")
         return self
 
     def load(self):
@@ -159,6 +173,9 @@ class DatasetConfig(Strict):
         return load_file(self.file, target=self.target, positive_class=self.positive_class,
                          drop=self.drop, categorical=self.categorical, missing=self.missing,
                          file_format=self.format)
+
+
+MAX_SEED = 200_000
 
 
 class CVConfig(Strict):
@@ -186,7 +203,7 @@ class CVConfig(Strict):
     @field_validator("inner_folds")
     @classmethod
     def _inner_folds(cls, v):
-        return check_number(v, low=2, integer=True)
+        return check_number(v, low=2, high=100, integer=True)
 
     @field_validator("repeats")
     @classmethod
@@ -195,8 +212,8 @@ class CVConfig(Strict):
 
     @field_validator("seed")
     @classmethod
-    def _seed(cls, v):
-        return check_number(v, low=0, integer=True)
+    def _seed(cls, v):  # trial seeds are seed * 10000 + fold offsets: kept below 2**32
+        return check_number(v, low=0, high=MAX_SEED, integer=True)
 
     @field_validator("inner_fraction")
     @classmethod
@@ -313,8 +330,13 @@ def _first_error(error: ValidationError) -> str:
     return f"{_path(loc) or 'config'}: {_error_message(error)}"
 
 
+HIDDEN_LAYER_SETTINGS = ("activation", "dropout")  # act on hidden layers only
+
+
 def validate_grid(config: ExperimentConfig):
-    """Check every grid key and every value in it; paths like models[1].grid.learning_rate[2]."""
+    """Check every grid key and every value in it; paths like models[1].grid.learning_rate[2].
+    No setting may be accepted and then ignored: duplicated grid values, hidden-layer settings
+    of a family without hidden layers and unused cv keys are refused."""
     for i, family in enumerate(config.models):
         for key, values in family.grid.items():
             where = f"models[{i}].grid.{key}"
@@ -328,12 +350,38 @@ def validate_grid(config: ExperimentConfig):
                     Hyper.model_validate({key: value})
                 except ValidationError as exc:
                     raise ConfigError(f"{where}[{j}]: {_error_message(exc)}") from None
+                if value in values[:j]:
+                    raise ConfigError(f"{where}[{j}]: {value!r} is listed twice; each value once, "
+                                      "or the configuration's folds would be counted twice")
+        specs = []
         for point in expand_grid(family):
             try:
-                family_hyper(family, point).spec()
+                specs.append(family_hyper(family, point).spec())
             except ConfigError as exc:
                 shown = f" at grid point {point}" if point else ""
                 raise ConfigError(f"models[{i}] ({family.name}){shown}: {exc}") from None
+        if not any(spec.hidden for spec in specs):
+            for key in HIDDEN_LAYER_SETTINGS:
+                section = ("grid" if key in family.grid
+                           else "params" if key in changed_fields(family.params) else None)
+                if section:
+                    raise ConfigError(
+                        f"models[{i}].{section}.{key}: {family.name} has no hidden layer (logistic "
+                        f"regression), so {key} would be ignored; remove it, or add hidden layers "
+                        "(hidden: [16], or depth: 1 with width: 16)")
+    _check_cv_keys_used(config)
+
+
+def _check_cv_keys_used(config: ExperimentConfig) -> None:
+    """cv keys that only act with another setting must not be set without it."""
+    given = changed_fields(config.cv)
+    if "inner_fraction" in given and not any(
+            family_hyper(f, p).patience for f in config.models for p in expand_grid(f)):
+        raise ConfigError("cv.inner_fraction: it is the early-stopping split, but no family sets "
+                          "patience; remove it, or set patience (e.g. patience: 10)")
+    if "inner_folds" in given and not config.cv.nested:
+        raise ConfigError("cv.inner_folds: it applies to nested cross-validation only; remove it, "
+                          "or set cv.nested: true")
 
 
 def config_from_dict(data: dict) -> ExperimentConfig:

@@ -11,7 +11,6 @@ from sklearn.model_selection import StratifiedKFold
 
 from nnbin.config import ExperimentConfig, Hyper, expand_grid, family_hyper
 from nnbin.errors import DataError
-from nnbin.metrics import higher_is_better
 
 
 @dataclass(frozen=True)
@@ -132,11 +131,15 @@ def make_trials(config: ExperimentConfig, splits: list[Split]) -> list[Trial]:
 
 def select_outer_trials(inner: pd.DataFrame, candidates: list[Trial], rank_by: str) -> list[Trial]:
     """Nested CV: for each outer fold and family, the configuration with the best mean inner
-    score; returns those configurations' trials on the outer folds."""
-    scored = inner[inner["status"] == "ok"]
-    means = scored.groupby(["repeat", "fold", "family", "config"], sort=False)[rank_by].mean()
-    best = (means.sort_values(ascending=not higher_is_better(rank_by), kind="stable")
-            .reset_index().drop_duplicates(["repeat", "fold", "family"]))
+    score among those that finished every inner fold (one with a diverged inner fold is chosen
+    only when no configuration of the family finished them all); returns those
+    configurations' trials on the outer folds."""
+    from nnbin.results import rank_order
+
+    means = (inner.assign(failed=inner["status"] != "ok")
+             .groupby(["repeat", "fold", "family", "config"], sort=False)
+             .agg(score=(rank_by, "mean"), failed=("failed", "sum")).reset_index())
+    best = rank_order(means, "score", rank_by).drop_duplicates(["repeat", "fold", "family"])
     chosen = {(r.repeat, r.fold, r.family): r.config for r in best.itertuples()}
     return [t for t in candidates
             if chosen.get((t.split.repeat, t.split.fold, t.family)) == t.label]

@@ -47,11 +47,36 @@ class Dataset:
                 "positives": positives, "negatives": self.n_rows - positives,
                 "classes": {str(k): v for k, v in self.classes.items()}}
 
+    def categories(self) -> list[list[str]]:
+        """Per categorical column, its categories (text) over the whole table, sorted."""
+        return [sorted(self.X[c].dropna().unique()) for c in self.categorical]
+
     def preprocessor(self):
-        """An unfitted scikit-learn transformer: impute, standardize numerics, one-hot categoricals."""
+        """An unfitted scikit-learn transformer: impute, standardize numerics, one-hot categoricals
+        (every fold gets the same one-hot columns; categories absent from its training rows are zeros)."""
         from nnbin.preprocess import make_preprocessor
 
-        return make_preprocessor(self.numeric, self.categorical, impute=self.impute)
+        return make_preprocessor(self.numeric, self.categorical, impute=self.impute,
+                                 categories=self.categories())
+
+
+def category_text(value):
+    """The text of a category value, the same whatever type a reader gave it: 1, 1.0 and
+    numpy's 1 are '1'; True is 'True'; text is kept as it is ('07' stays '07'); missing is NaN."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return np.nan
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value)
+
+
+def categories_as_text(column: pd.Series) -> pd.Series:
+    """A categorical column as canonical text (see `category_text`), missing as NaN."""
+    return column.map(category_text).astype(object)
 
 
 def _plain(value):
@@ -149,8 +174,9 @@ READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet
            ".pq": "parquet"}
 
 
-def read_table(path, file_format: str | None = None) -> pd.DataFrame:
-    """Read CSV, TSV or Parquet (by extension or `file_format`); a UTF-8 BOM is stripped."""
+def read_table(path, file_format: str | None = None, text_columns=()) -> pd.DataFrame:
+    """Read CSV, TSV or Parquet (by extension or `file_format`); a UTF-8 BOM is stripped.
+    text_columns: columns read as text as they are written ('07' stays '07'), blanks missing."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"data file not found: {path} (check the path; relative paths start "
@@ -164,7 +190,8 @@ def read_table(path, file_format: str | None = None) -> pd.DataFrame:
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig")
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig",
+                           dtype={c: str for c in text_columns} or None)
     except pd.errors.EmptyDataError:
         raise DataError(f"data file {path} is empty; it needs a header row and data rows") from None
     except PermissionError:
@@ -180,7 +207,7 @@ def read_table(path, file_format: str | None = None) -> pd.DataFrame:
 def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
               missing: str = "impute", file_format: str | None = None) -> Dataset:
     """Load a table from disk; see `from_frame` for the options."""
-    frame = read_table(path, file_format)
+    frame = read_table(path, file_format, text_columns=categorical)
     return from_frame(frame, target=target, positive_class=positive_class, drop=drop,
                       categorical=categorical, missing=missing, name=Path(path).name)
 
@@ -228,7 +255,9 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
     numeric, categorical_cols = _feature_types(X, set(categorical))
     X = X.copy()
     for column in numeric:
-        X[column] = X[column].astype(float)
+        X[column] = pd.to_numeric(X[column], errors="coerce").astype(float)
+    for column in categorical_cols:
+        X[column] = categories_as_text(X[column])
     _check_features(X, numeric, categorical_cols, missing)
     return Dataset(name=name, X=X, y=y, numeric=numeric, categorical=categorical_cols,
                    target=target, classes=classes, impute=missing == "impute")
@@ -279,8 +308,10 @@ def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str],
             numeric.append(column)  # reported as all-missing below
         else:
             mostly_numeric, parsed = _looks_numeric(series)
-            if mostly_numeric:
-                bad = series[series.notna() & parsed.isna()]
+            bad = series[series.notna() & parsed.isna()]
+            if mostly_numeric and bad.empty:  # numbers stored as text or decimals: numeric
+                numeric.append(column)
+            elif mostly_numeric:
                 raise DataError(
                     f"column '{column}' is numeric but row {bad.index[0]} holds {bad.iloc[0]!r} "
                     f"({len(bad)} such value(s)); fix or blank them, or list '{column}' under categorical"

@@ -39,8 +39,12 @@ def configure_device(choice: str = "auto", deterministic: bool = False) -> str:
     if choice == "cpu" or not gpus:
         try:
             tf.config.set_visible_devices([], "GPU")
-        except RuntimeError:  # devices already initialized in this process
-            pass
+        except RuntimeError:  # devices already initialized in this process: the GPU stays in use
+            visible = tf.config.get_visible_devices("GPU")
+            if visible:
+                return (f"gpu ({len(visible)}: {', '.join(g.name for g in visible)}; device: cpu "
+                        "could not be applied because TensorFlow had already started on the GPU "
+                        "in this process)")
         return "cpu"
     for gpu in gpus:
         try:

@@ -18,3 +18,7 @@ class DataError(NnbinError, ValueError):
 
 class Interrupted(NnbinError):
     """Ctrl-C during training: finished trials are saved; the same command resumes."""
+
+
+class NnbinWarning(UserWarning):
+    """Something the user should know that does not stop the run; the CLI prints it on one line."""

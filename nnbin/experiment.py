@@ -18,7 +18,7 @@ from nnbin.cv import hold_out, make_inner_splits, make_splits, make_trials, sele
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.results import summarize, trial_row, write_tables, write_text
-from nnbin.store import ResultsStore
+from nnbin.store import ResultsStore, data_fingerprint
 
 
 @dataclass
@@ -35,6 +35,7 @@ class ExperimentResult:
     metadata: dict
     output_dir: Path | None
     models: list = field(default_factory=list)  # directories of the refitted, saved models
+    notes: list = field(default_factory=list)   # what the user must know (a refit replaced, ...)
 
 
 def check_writable(output_dir: Path) -> None:
@@ -101,7 +102,7 @@ class _Trainer:
             record = {"row": trial_row(result, self.dataset.y[trial.split.validation],
                                        self.config.metrics, self.config.threshold),
                       "history": _history_rows(trial, result.history),
-                      "predictions": [round(float(p), 7) for p in result.y_prob]}
+                      "predictions": [float(p) for p in result.y_prob]}  # float32 values, exactly
             if self.store is not None:
                 self.store.append(record)
             self.done[trial.id] = record
@@ -135,15 +136,16 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     development, test_rows = hold_out(dataset.y, cv.test_size, cv.seed)
     splits = make_splits(dataset.y, cv.folds, cv.repeats, cv.shuffle, cv.seed, rows=development)
     trials = make_trials(config, splits)
-    inner_trials = (make_trials(config, make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed))
-                    if cv.nested else [])
+    inner_splits = make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed) if cv.nested else []
+    inner_trials = make_trials(config, inner_splits) if cv.nested else []
     if out is not None:
         check_writable(out)
 
     from nnbin.device import configure_device
 
     device = configure_device(config.device, config.deterministic)
-    store = ResultsStore(out, config.to_dict()) if out is not None else None
+    store = (ResultsStore(out, config.to_dict(), data_fingerprint(dataset, splits + inner_splits))
+             if out is not None else None)
     stored = store.open(fresh) if store is not None else {}
     total = len(inner_trials) + (len(config.models) * len(splits) if cv.nested else len(trials))
     if stored and progress:
@@ -190,6 +192,10 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
             result.models = refit_best(result, trials, out / "models", config.refit,
                                        development, test_rows)
             metadata["test_rows"] = len(test_rows)
+        elif config.refit != "none":
+            result.notes.append("no model was refitted: nested cross-validation scores the tuning "
+                                "procedure; run again with cv.nested: false to refit and save models")
+        metadata["notes"] = result.notes
         write_tables(out, {"trials": trials_table, "summary": result.summary, "history": history_table,
                            "predictions": predictions, **tables}, metadata)
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))

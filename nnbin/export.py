@@ -29,58 +29,78 @@ def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"
     return [by_id[t.id] for t in final], folds.preprocessor(final[0])
 
 
+def input_name(column: str, index: int) -> str:
+    """A Keras-safe input name: the column's own, unless Keras refuses it ('/') or it could
+    clash with the model's internal layers (all named nnbin_...)."""
+    return f"nnbin_input_{index}" if "/" in column or column.startswith("nnbin_") else column
+
+
 def with_preprocessing(preprocessor, network, dataset: Dataset):
-    """A functional model: one input per raw column -> the fitted preprocessing -> network."""
+    """A functional model: one input per raw column (keyed by column name) -> the fitted
+    preprocessing -> network. Categories absent from the refit's rows encode as zeros, as in
+    cross-validation."""
+    import warnings
+
     import keras
 
     columns = preprocessor[0].named_transformers_
+    names = {c: input_name(c, i) for i, c in enumerate([*dataset.numeric, *dataset.categorical])}
     inputs, blocks = {}, []
     if dataset.numeric:
         for name in dataset.numeric:
-            inputs[name] = keras.Input(shape=(1,), name=name, dtype="float32")
-        x = keras.layers.Concatenate(name="numeric")([inputs[n] for n in dataset.numeric]) \
+            inputs[name] = keras.Input(shape=(1,), name=names[name], dtype="float32")
+        x = keras.layers.Concatenate(name="nnbin_numeric")([inputs[n] for n in dataset.numeric]) \
             if len(dataset.numeric) > 1 else inputs[dataset.numeric[0]]
         steps = columns["numeric"]
         scaler = steps[-1]
         if dataset.impute:  # NaN -> training median, as a frozen diagonal layer
             missing = keras.ops.cast(keras.ops.isnan(x), "float32")
             fill = keras.layers.Dense(len(dataset.numeric), use_bias=False, trainable=False,
-                                      name="median_fill")
+                                      name="nnbin_median_fill")
             x = keras.ops.where(keras.ops.isnan(x), 0.0, x) + fill(missing)
             fill.set_weights([np.diag(steps[0].statistics_).astype("float32")])
         blocks.append(keras.layers.Normalization(mean=scaler.mean_, variance=scaler.scale_ ** 2,
-                                                 name="standardize")(x))
+                                                 name="nnbin_standardize")(x))
     if dataset.categorical:
         steps = columns["categorical"]
         encoder = steps[-1]
         modes = steps[0].statistics_ if dataset.impute else [None] * len(dataset.categorical)
-        for name, categories, mode in zip(dataset.categorical, encoder.categories_, modes):
-            inputs[name] = keras.Input(shape=(1,), name=name, dtype="string")
-            vocabulary = [str(c) for c in categories]
+        for i, (name, vocabulary, seen, mode) in enumerate(zip(
+                dataset.categorical, encoder.categories, encoder.seen_categories(), modes)):
+            inputs[name] = keras.Input(shape=(1,), name=names[name], dtype="string")
+            vocabulary = list(vocabulary)
             lookup = keras.layers.StringLookup(vocabulary=vocabulary + [""], num_oov_indices=1,
-                                               output_mode="one_hot", name=f"lookup_{name}")
-            # columns: unknown, each category, missing ("") -> unknown: zeros; missing: the mode
+                                               output_mode="one_hot", name=f"nnbin_lookup_{i}")
+            # rows: unknown, each category, missing ("") -> unknown and categories the refit's
+            # rows do not hold: zeros; missing: the training mode
             fold = np.zeros((len(vocabulary) + 2, len(vocabulary)), "float32")
-            fold[1:-1] = np.eye(len(vocabulary))
+            for j, category in enumerate(vocabulary):
+                fold[1 + j, j] = float(category in seen)
             if mode is not None:
-                fold[-1, vocabulary.index(str(mode))] = 1.0
+                fold[-1, vocabulary.index(mode)] = 1.0
             one_hot = keras.layers.Dense(len(vocabulary), use_bias=False, trainable=False,
-                                         name=f"one_hot_{name}")
+                                         name=f"nnbin_one_hot_{i}")
             blocks.append(one_hot(lookup(inputs[name])))
             one_hot.set_weights([fold])
-    features = (keras.layers.Concatenate(name="features")(blocks) if len(blocks) > 1
-                else keras.layers.Identity(name="features")(blocks[0]))
+    features = (keras.layers.Concatenate(name="nnbin_features")(blocks) if len(blocks) > 1
+                else keras.layers.Identity(name="nnbin_features")(blocks[0]))
     trained = keras.models.clone_model(network)  # uncompiled: an inference model, no optimizer state
     trained.set_weights(network.get_weights())
-    return keras.Model(inputs, trained(features), name="nnbin_model")
+    with warnings.catch_warnings():  # Keras warns when a dict key differs from its input's name
+        warnings.simplefilter("ignore", UserWarning)
+        return keras.Model(inputs, trained(features), name="nnbin_model")
 
 
-def save_model(directory: Path, model, dataset: Dataset, info: dict) -> Path:
-    """model.keras beside model.json (features, target mapping, configuration, CV scores)."""
+def save_model(directory: Path, model, dataset: Dataset, info: dict,
+               categories: list[list[str]] = ()) -> Path:
+    """model.keras beside model.json (features and, per categorical column, the categories the
+    model was trained on; the missing-value rule, target mapping, configuration, CV scores)."""
     directory.mkdir(parents=True, exist_ok=True)
     model.save(directory / MODEL_FILE)
     info = {**info, "features": [{"name": n, "kind": "numeric"} for n in dataset.numeric]
-            + [{"name": n, "kind": "categorical"} for n in dataset.categorical],
+            + [{"name": n, "kind": "categorical", "categories": seen}
+               for n, seen in zip(dataset.categorical, categories)],
+            "missing": "impute" if dataset.impute else "error",
             "target": dataset.target, "positive_class": dataset.positive_class,
             "classes": {str(k): v for k, v in dataset.classes.items()},
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -88,26 +108,55 @@ def save_model(directory: Path, model, dataset: Dataset, info: dict) -> Path:
     return directory
 
 
+def _final_trial(row, trials: list):
+    """The configuration of a summary row as a trial to refit: with early stopping, it trains
+    for the mean best epoch over the folds (the epoch whose weights were kept) and does not
+    stop early itself."""
+    trial = next(t for t in trials if t.label == row.config)
+    epochs = max(1, int(round(row.best_epoch_mean))) if trial.hyper.patience else trial.hyper.epochs
+    return replace(trial, hyper=trial.hyper.model_copy(update={"epochs": epochs, "patience": 0}))
+
+
+def _refit_queues(summary, which: str) -> list[list]:
+    """Per model to save (each family's, or the overall best), its complete configurations
+    best first: a configuration with a failed fold is never refitted."""
+    complete = summary[summary["failed"] == 0]
+    if which == "best":
+        return [list(complete.itertuples())]
+    return [list(complete[complete["family"] == f].itertuples()) for f in dict.fromkeys(complete["family"])]
+
+
+def _healthy(fitted) -> bool:
+    return fitted.status == "ok" and all(np.all(np.isfinite(w)) for w in fitted.weights)
+
+
 def refit_best(result, trials: list, directory: Path, which: str = "families", rows=None,
                test_rows=()) -> list[Path]:
-    """Refit each family's best configuration (or only the overall best) on the
+    """Refit each family's best complete configuration (or only the overall best) on the
     cross-validated rows and save it; with test rows, score it on them once and add
-    `test_<metric>` columns to result.summary. With early stopping, the refit trains for
-    the mean stopped epoch over the folds (and does not stop early itself)."""
+    `test_<metric>` columns to result.summary. A refit that diverges is never saved: the
+    next best configuration is refitted instead, and result.notes says so."""
     from nnbin.metrics import score
 
     dataset, config = result.dataset, result.config
     rows = np.arange(dataset.n_rows) if rows is None else rows
-    ranked = result.summary.drop_duplicates("family")
-    chosen = list((result.summary.head(1) if which == "best" else ranked).itertuples())
-    final = []
-    for row in chosen:
-        trial = next(t for t in trials if t.label == row.config)
-        epochs = max(1, int(round(row.epochs_mean))) if trial.hyper.patience else trial.hyper.epochs
-        final.append(replace(trial, hyper=trial.hyper.model_copy(update={"epochs": epochs, "patience": 0})))
-    results, preprocessor = refit(final, dataset, rows, test_rows, config.engine)
+    queues, chosen, preprocessor = _refit_queues(result.summary, which), [], None
+    while any(queues):  # one compiled refit per round: the next candidate of each unresolved model
+        queues = [q for q in queues if q]
+        heads = [q.pop(0) for q in queues]
+        results, preprocessor = refit([_final_trial(r, trials) for r in heads], dataset, rows,
+                                      test_rows, config.engine)
+        for queue, row, fitted in zip(queues, heads, results):
+            if _healthy(fitted):
+                chosen.append((row, fitted))
+                queue.clear()
+            else:
+                then = (f"refitting the next best, {queue[0].config}" if queue
+                        else "no other complete configuration is left to refit")
+                result.notes.append(f"the refit of {row.config} on all rows diverged and was not "
+                                    f"saved; {then}")
     saved = []
-    for row, fitted in zip(chosen, results):
+    for row, fitted in chosen:
         model = with_preprocessing(preprocessor, fitted.model, dataset)
         scores = {c: getattr(row, c) for c in result.summary.columns if c.endswith(("_mean", "_sd"))}
         info = {"family": row.family, "config": row.config, "epochs": fitted.trial.hyper.epochs,
@@ -121,5 +170,13 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
             for metric in config.metrics:
                 result.summary.loc[result.summary["config"] == row.config, f"test_{metric}"] = \
                     info["test_scores"][metric]
-        saved.append(save_model(directory / row.family, model, dataset, info))
+        saved.append(save_model(directory / row.family, model, dataset, info,
+                                trained_categories(preprocessor, dataset)))
     return saved
+
+
+def trained_categories(preprocessor, dataset: Dataset) -> list[list[str]]:
+    """Per categorical column, the categories of the rows the preprocessor was fitted on."""
+    if not dataset.categorical:
+        return []
+    return preprocessor[0].named_transformers_["categorical"][-1].seen_categories()

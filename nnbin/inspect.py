@@ -37,7 +37,7 @@ def activations(model, inputs: dict, layers=None) -> dict[int, np.ndarray]:
     import keras
 
     network = _network(model)
-    features = keras.Model(model.inputs, model.get_layer("features").output)(inputs, training=False)
+    features = keras.Model(model.inputs, model.get_layer("nnbin_features").output)(inputs, training=False)
     dense_count = sum(isinstance(layer, keras.layers.Dense) for layer in network.layers)
     wanted = set(layers or range(1, dense_count))
     unknown = sorted(wanted - set(range(1, dense_count + 1)))

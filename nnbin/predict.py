@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from nnbin.data import categories_as_text, read_table
 from nnbin.errors import DataError
 from nnbin.export import INFO_FILE, MODEL_FILE
 
@@ -19,7 +22,19 @@ def load(directory) -> tuple:
                         "directory under results/<name>/models/")
     import keras
 
-    return keras.models.load_model(directory / MODEL_FILE), json.loads((directory / INFO_FILE).read_text())
+    with warnings.catch_warnings():  # inputs keyed by column name, not by Keras-safe input name
+        warnings.simplefilter("ignore", UserWarning)
+        model = keras.models.load_model(directory / MODEL_FILE)
+    return model, json.loads((directory / INFO_FILE).read_text())
+
+
+def categorical_columns(info: dict) -> list[str]:
+    return [f["name"] for f in info["features"] if f["kind"] == "categorical"]
+
+
+def read_rows(path, info: dict) -> pd.DataFrame:
+    """A data file read as at training time: categorical columns as text, as written ('07')."""
+    return read_table(path, text_columns=categorical_columns(info))
 
 
 def _rows(index, limit: int = 10) -> str:
@@ -27,8 +42,11 @@ def _rows(index, limit: int = 10) -> str:
     return shown + (f" and {len(index) - limit} more" if len(index) > limit else "")
 
 
-def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False) -> dict:
-    """The model's input tensors from raw columns (in any order); errors name columns and rows."""
+def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
+                 notes: list | None = None) -> dict:
+    """The model's input tensors from raw columns (in any order); errors name columns and rows.
+    Missing values are refused when the model was trained with `missing: error`; categories
+    never seen in training are counted in `notes` (they encode as zeros)."""
     import tensorflow as tf
 
     names = [f["name"] for f in info["features"]]
@@ -41,28 +59,55 @@ def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False) ->
     if extra and not ignore_extra:
         raise DataError(f"unexpected column(s) {', '.join(repr(e) for e in extra)}: the model does not "
                         "use them; drop them or pass --ignore-extra")
+    if info.get("missing") == "error":
+        blank = frame[names].isna()
+        if blank.any().any():
+            columns = [c for c in names if blank[c].any()]
+            raise DataError(f"missing values in column(s) {', '.join(repr(c) for c in columns)} "
+                            f"(rows {_rows(frame.index[blank.any(axis=1)])}); the model was trained "
+                            "with missing: error, so fill them first")
     inputs = {}
     for feature in info["features"]:
         column = frame[feature["name"]]
         if feature["kind"] == "numeric":
             values = pd.to_numeric(column, errors="coerce")
-            bad = column.notna() & values.isna()
+            bad = (column.notna() & values.isna()) | np.isinf(values.fillna(0))
             if bad.any():
                 raise DataError(f"rows {_rows(column.index[bad])} could not be scored: column "
-                                f"'{feature['name']}' must be numeric but holds {column[bad].iloc[0]!r}")
+                                f"'{feature['name']}' must hold finite numbers but holds "
+                                f"{column[bad].iloc[0]!r}")
             inputs[feature["name"]] = tf.constant(values.to_numpy(np.float32)[:, None])
         else:
-            text = column.map(lambda v: "" if pd.isna(v) else str(v))
-            inputs[feature["name"]] = tf.constant(text.to_numpy(dtype=str)[:, None])
+            text = categories_as_text(column)
+            unseen = text.notna() & ~text.isin(feature.get("categories", []))
+            if unseen.any() and notes is not None:
+                values = ", ".join(repr(v) for v in text[unseen].unique()[:5])
+                notes.append(f"column '{feature['name']}': {int(unseen.sum())} row(s) hold categories "
+                             f"never seen in training ({values}); they encode as all zeros")
+            inputs[feature["name"]] = tf.constant(text.fillna("").to_numpy(dtype=str)[:, None])
     return inputs
 
 
-def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False) -> pd.DataFrame:
-    """The rows with `probability` (of the positive class) and `prediction` (a class value)."""
+def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
+                  notes: list | None = None) -> pd.DataFrame:
+    """The rows with `probability` (of the positive class) and `prediction` (a class value).
+    notes: collects what the caller should tell the user (unseen categories, unscored rows)."""
+    notes = [] if notes is None else notes
     model, info = load(directory)
-    probability = np.asarray(model(model_inputs(frame, info, ignore_extra), training=False)).ravel()
+    probability = np.asarray(model(model_inputs(frame, info, ignore_extra, notes), training=False)).ravel()
     classes = {code: value for value, code in info["classes"].items()}
     result = frame.copy()
     result["probability"] = probability
     result["prediction"] = np.where(probability >= info.get("threshold", 0.5), classes[1], classes[0])
+    unscored = ~np.isfinite(probability)
+    if unscored.any():  # never a class for a probability that is not a number
+        result.loc[unscored, "prediction"] = None
+        notes.append(f"rows {_rows(frame.index[unscored])}: the model gave no finite probability; "
+                     "their prediction is left empty")
     return result
+
+
+def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None) -> pd.DataFrame:
+    """Score a CSV / TSV / Parquet file, read as the model's training data was."""
+    _, info = load(directory)
+    return predict_frame(directory, read_rows(path, info), ignore_extra, notes)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_curve
 
 from nnbin.metrics import higher_is_better
 from nnbin.results import best_per_family
@@ -28,15 +30,6 @@ def _best_configs(summary: pd.DataFrame) -> list[str]:
     return list(best_per_family(summary)["config"])
 
 
-def _roc_points(y: np.ndarray, p: np.ndarray):
-    order = np.argsort(-p, kind="mergesort")
-    y, p = y[order], p[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(p)), len(p) - 1]
-    tp = np.r_[0, np.cumsum(y)[last_of_tie]]
-    fp = np.r_[0, np.cumsum(1 - y)[last_of_tie]]
-    return fp / max(fp[-1], 1), tp / max(tp[-1], 1)
-
-
 def _family_panels(summary: pd.DataFrame, height: float):
     """A figure with one panel per family; returns it and (axes, best configuration) pairs."""
     best = _best_configs(summary)
@@ -50,8 +43,10 @@ def plot_roc(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Pa
     for ax, config in panels:
         rows = predictions[predictions["config"] == config]
         curves = []
-        for _, fold in rows.groupby(["repeat", "fold"]):
-            fpr, tpr = _roc_points(fold["y_true"].to_numpy(), fold["y_prob"].to_numpy())
+        for _, fold in rows.dropna(subset=["y_prob"]).groupby(["repeat", "fold"]):
+            if fold["y_true"].nunique() < 2:  # no curve on a fold with one class
+                continue
+            fpr, tpr, _ = roc_curve(fold["y_true"], fold["y_prob"])
             ax.plot(fpr, tpr, color="tab:blue", alpha=0.25, linewidth=1)
             curves.append(np.interp(FPR_GRID, fpr, tpr))
         if curves:
@@ -127,12 +122,12 @@ def plot_calibration(predictions: pd.DataFrame, summary: pd.DataFrame, path: Pat
     """Observed frequency of the positive class against the predicted probability."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
-    edges = np.linspace(0, 1, bins + 1)
     for config in _best_configs(summary):
         rows = predictions[predictions["config"] == config].dropna(subset=["y_prob"])
-        which = np.clip(np.digitize(rows["y_prob"], edges) - 1, 0, bins - 1)
-        grouped = rows.groupby(which).agg(predicted=("y_prob", "mean"), observed=("y_true", "mean"))
-        ax.plot(grouped["predicted"], grouped["observed"], marker="o", label=config)
+        if rows["y_true"].nunique() < 2:
+            continue
+        observed, predicted = calibration_curve(rows["y_true"], rows["y_prob"], n_bins=bins)
+        ax.plot(predicted, observed, marker="o", label=config)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfectly calibrated")
     ax.set(xlabel="mean predicted probability", ylabel="observed fraction positive",
            title="calibration (validation folds pooled)", xlim=(0, 1), ylim=(0, 1))

@@ -20,19 +20,34 @@ def trial_row(result, y_true: np.ndarray, metrics, threshold: float) -> dict:
     row = {"trial_id": trial.id, "family": trial.family, "config": trial.label,
            "architecture": "-".join(map(str, spec.hidden)) or "logistic"}
     row.update({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in hyper.items()})
-    row.update(repeat=trial.split.repeat, fold=trial.split.fold, seed=trial.seed,
+    row.update(repeat=trial.split.repeat, fold=trial.split.fold)
+    if trial.split.inner_fold is not None:  # nested CV: the inner fold of the outer fold
+        row["inner_fold"] = trial.split.inner_fold
+    row.update(seed=trial.seed,
                n_train=len(trial.split.train), n_validation=len(trial.split.validation),
                status=result.status)
     if result.status == "ok":
         row.update(score(y_true, result.y_prob, metrics, threshold))
     else:
         row.update({name: np.nan for name in (*metrics, *COUNTS)})
-    row.update(epochs_run=result.epochs_run, fit_seconds=round(result.fit_seconds, 4))
+    row.update(epochs_run=result.epochs_run, best_epoch=result.best_epoch,
+               fit_seconds=round(result.fit_seconds, 4))
     return row
 
 
+def rank_order(table: pd.DataFrame, score: str, rank_by: str, failed: str = "failed") -> pd.DataFrame:
+    """Rows best first by `score` (a `rank_by` value), those with failed trials after every
+    complete one, whatever their score."""
+    keys = table.assign(_incomplete=table[failed] > 0)
+    order = keys.sort_values(["_incomplete", score], ascending=[True, not higher_is_better(rank_by)],
+                             kind="stable", na_position="last").index
+    return table.loc[order]
+
+
 def summarize(trials: pd.DataFrame, metrics, rank_by: str) -> pd.DataFrame:
-    """Mean and sd of each metric per configuration, ranked best first by `rank_by`."""
+    """Mean and sd of each metric per configuration, ranked best first by `rank_by`; a
+    configuration with a failed (diverged) trial ranks after every complete one, and its
+    `note` says so (its means are over its finished trials only)."""
     grouped = trials.groupby(["family", "config"], sort=False)
     summary = grouped.agg(
         architecture=("architecture", "first"),
@@ -40,11 +55,15 @@ def summarize(trials: pd.DataFrame, metrics, rank_by: str) -> pd.DataFrame:
         failed=("status", lambda s: int((s != "ok").sum())),
         **{f"{m}_{stat}": (m, stat) for m in metrics for stat in ("mean", "std")},
         epochs_mean=("epochs_run", "mean"),
+        best_epoch_mean=("best_epoch", "mean"),
         fit_seconds=("fit_seconds", "sum"),
     ).reset_index()
     summary.columns = [c.replace("_std", "_sd") for c in summary.columns]
-    summary = summary.sort_values(f"{rank_by}_mean", ascending=not higher_is_better(rank_by),
-                                  kind="stable", na_position="last")
+    summary["note"] = [
+        f"diverged on {failed} of {n} folds: ranked after every complete configuration; "
+        f"means over the {n - failed} finished fold(s)" if failed else ""
+        for failed, n in zip(summary["failed"], summary["trials"])]
+    summary = rank_order(summary, f"{rank_by}_mean", rank_by)
     summary.insert(0, "rank", range(1, len(summary) + 1))
     return summary.reset_index(drop=True)
 
@@ -112,4 +131,14 @@ def write_tables(output_dir: Path, tables: dict[str, pd.DataFrame], metadata: di
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
     _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically, flushed to disk before it replaces the old one."""
+    def write(tmp):
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    _atomic_write(path, write)
 

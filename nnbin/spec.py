@@ -4,8 +4,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+# element-wise activations only: glu halves its input's width, so a layer would not have its units
 ACTIVATIONS = (
-    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "celu", "elu", "exponential", "gelu", "hard_shrink", "hard_sigmoid", "hard_silu",
     "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "mish", "relu", "relu6",
     "selu", "sigmoid", "silu", "soft_shrink", "softplus", "softsign", "sparse_plus",
     "squareplus", "swish", "tanh", "tanh_shrink",
@@ -95,10 +96,13 @@ class ModelSpec:
         if self.depth is not None or self.width is not None:
             if hidden:
                 raise ValueError("give either hidden (a list of widths) or depth and width, not both")
-            depth = check_number(0 if self.depth is None else self.depth, low=0, integer=True,
-                                 name="depth")
+            if self.depth is None:
+                raise ValueError(f"width {self.width} needs depth (the number of hidden layers): "
+                                 f"add depth: 1, or give hidden: [{self.width}]")
+            depth = check_number(self.depth, low=0, integer=True, name="depth")
             if depth and self.width is None:
-                raise ValueError("depth needs a width (units per hidden layer), e.g. width: 16")
+                raise ValueError(f"depth {depth} needs a width (units per hidden layer): add width: 16, "
+                                 f"or give hidden: {[16] * depth}")
             if depth:
                 hidden = (check_number(self.width, low=1, integer=True, name="width"),) * depth
             set_("depth", None)  # resolved into hidden: equal specs compare equal

@@ -7,12 +7,18 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
-from nnbin.errors import ConfigError
-from nnbin.results import write_text
+from nnbin.errors import ConfigError, NnbinWarning
+from nnbin.results import write_bytes, write_text
+
+
+class StoreWarning(NnbinWarning):
+    """Something in the results store needed repair; the message says what."""
 
 RECORDS = "trials.jsonl"
+DAMAGED = "trials.damaged.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
@@ -25,12 +31,31 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha1(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class ResultsStore:
-    """Finished trials of one config in `output_dir/trials.jsonl`."""
+def data_fingerprint(dataset, splits) -> dict:
+    """Content hashes of the table as loaded (columns, their kinds, every value, the target)
+    and of the split plan (every fold's rows): results are resumed only on the same data."""
+    import numpy as np
+    import pandas as pd
 
-    def __init__(self, output_dir: Path, config: dict):
+    table = hashlib.sha1(json.dumps([list(dataset.X.columns), dataset.numeric, dataset.categorical,
+                                     dataset.classes], default=str).encode())
+    table.update(pd.util.hash_pandas_object(dataset.X, index=False).to_numpy().tobytes())
+    table.update(np.asarray(dataset.y, dtype=np.int64).tobytes())
+    plan = hashlib.sha1()
+    for split in splits:
+        plan.update(json.dumps(split.key).encode())
+        plan.update(np.asarray(split.train, dtype=np.int64).tobytes())
+        plan.update(np.asarray(split.validation, dtype=np.int64).tobytes())
+    return {"table": table.hexdigest()[:16], "rows": int(dataset.n_rows), "splits": plan.hexdigest()[:16]}
+
+
+class ResultsStore:
+    """Finished trials of one config, on one dataset, in `output_dir/trials.jsonl`."""
+
+    def __init__(self, output_dir: Path, config: dict, data: dict | None = None):
         self.dir = Path(output_dir)
         self.config = config
+        self.data = data
         self.path = self.dir / RECORDS
         self.stamp = self.dir / STAMP
 
@@ -51,13 +76,21 @@ class ResultsStore:
                     f"output_dir '{self.dir}' holds results of a different config (changed: "
                     f"{', '.join(changed) or 'unknown'}); use another --output-dir, or --fresh to "
                     "set the old results aside and start again")
+            if stored.get("data") != self.data:
+                changed = [k for k in ("table", "splits") if (stored.get("data") or {}).get(k)
+                           != (self.data or {}).get(k)]
+                what = ("the data changed since those results (its content differs)" if "table" in changed
+                        else "the folds differ from those of the stored results")
+                raise ConfigError(
+                    f"output_dir '{self.dir}' holds results of this config on other data: {what}; "
+                    "use another --output-dir, or --fresh to set the old results aside and start again")
         elif any((self.dir / name).exists() for name in (RECORDS, *TABLES)):
             raise ConfigError(
                 f"output_dir '{self.dir}' holds results nnbin cannot resume (no {STAMP}); use "
                 "another --output-dir, or --fresh to set them aside (into previous/)")
         else:
             write_text(self.stamp, json.dumps({"fingerprint": fingerprint(self.config),
-                                               "config": self.config}, indent=2))
+                                               "data": self.data, "config": self.config}, indent=2))
         return self._read()
 
     def _set_aside(self) -> None:
@@ -70,19 +103,28 @@ class ResultsStore:
                 item.replace(previous / item.name)
 
     def _read(self) -> dict[str, dict]:
-        """Complete lines only: a line torn by a crash is cut off so appends stay clean."""
+        """Complete lines only: a last line torn by a crash is cut off so appends stay clean.
+        A damaged line elsewhere is moved to trials.damaged.jsonl, with a warning: its trial is
+        trained again."""
         if not self.path.exists():
             return {}
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1
-        records = {}
+        records, good, damaged = {}, [], []
         for line in data[:end].splitlines():
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn write followed by a later append: skip it
-            records[record["row"]["trial_id"]] = record
-        if end < len(data):
+                records[record["row"]["trial_id"]] = record
+                good.append(line)
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+                damaged.append(line)
+        if damaged:
+            with open(self.dir / DAMAGED, "ab") as handle:
+                handle.write(b"".join(line + b"\n" for line in damaged))
+            write_bytes(self.path, b"".join(line + b"\n" for line in good))
+            warnings.warn(f"{len(damaged)} damaged line(s) in {self.path} were moved to {DAMAGED}; "
+                          "their trials will be trained again", StoreWarning, stacklevel=2)
+        elif end < len(data):
             with open(self.path, "r+b") as handle:
                 handle.truncate(end)
         return records

@@ -29,6 +29,7 @@ from nnbin.engines.keras_engine import TrialResult, balanced_class_weight, train
 FUSED_OPTIMIZERS = ("sgd", "rmsprop", "adam")
 ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
 MAX_GROUP = 256       # models per stack; larger groups are split
+LOSS_CHUNK = 64       # rows per chunk of the early-stopping loss (see StackedMLP._loss_graph)
 STACKS_PER_CALL = 8   # stacks compiled and trained together: each call costs ~0.5 s more; progress per call
 
 
@@ -68,14 +69,27 @@ def uniform(x):
     return tf.cast(tf.bitwise.right_shift(_hash32(x), np.uint32(8)), tf.float32) / np.float32(2 ** 24)
 
 
+def _shuffle_keys(seeds, epoch, rows):
+    """(K, n) uint32 sort keys of rows in an epoch: each model's own shuffle of its own rows."""
+    return _hash32(mix(seeds, _SHUFFLE, epoch)[:, None] + tf.cast(rows, tf.uint32)[None, :])
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which the fused engine visits a trial's n training rows in `epoch`
+    (0-based): feed it to keras' fit(shuffle=False) to reproduce a fused trial exactly."""
+    keys = _shuffle_keys(tf.constant(seed_hashes([seed])), epoch, tf.range(n)).numpy()[0]
+    return np.argsort(keys, kind="stable")
+
+
 def seed_hashes(seeds) -> np.ndarray:
     """Trial seeds -> well-mixed uint32 stream bases."""
     return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()
 
 
-def _pad(arrays: list, fill=0.0) -> np.ndarray:
-    """Stack arrays of different lengths along a new first axis, padding with `fill`."""
-    longest = max(len(a) for a in arrays)
+def _pad(arrays: list, fill=0.0, multiple: int = 1) -> np.ndarray:
+    """Stack arrays of different lengths along a new first axis, padding with `fill` to the
+    longest length rounded up to a multiple of `multiple`."""
+    longest = -(-max(len(a) for a in arrays) // multiple) * multiple
     out = np.full((len(arrays), longest, *arrays[0].shape[1:]), fill, dtype=np.float32)
     for k, a in enumerate(arrays):
         out[k, :len(a)] = a
@@ -111,7 +125,7 @@ class StackedFit:
             trials,
             _pad([f.X_fit for f in folds]), _pad([f.y_fit for f in folds]),
             np.array([len(f.y_fit) for f in folds]),
-            _pad(stop_X), _pad(stop_y),
+            _pad(stop_X, multiple=LOSS_CHUNK), _pad(stop_y, multiple=LOSS_CHUNK),
             np.array([0 if f.X_stop is None else len(f.y_stop) for f in folds]),
             _pad([f.X_val for f in folds]), np.array([len(f.X_val) for f in folds]),
         )
@@ -167,12 +181,25 @@ class StackedMLP:
         return l2 * tf.add_n([tf.reduce_sum(tf.square(W), axis=[1, 2]) for W in kernels])
 
     def _loss_graph(self, params, X, y, n, l2):
-        """Mean binary cross-entropy over each model's first n rows, plus its L2 penalty: (K,)."""
-        logits = self._logits(params, X)
-        mask = tf.cast(tf.range(tf.shape(X)[1])[None, :] < n[:, None], tf.float32)
-        bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
-        return (tf.reduce_sum(bce * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-                + self._penalty(params, l2))
+        """Mean binary cross-entropy over each model's first n rows, plus its L2 penalty: (K,).
+
+        Summed chunk by chunk (LOSS_CHUNK rows, X padded to whole chunks), in order: a model's
+        sum is the same however far the stack pads X for its other models (trailing chunks add
+        exact zeros), so it does not depend on which trials share the stack."""
+        chunks = X.shape[1] // LOSS_CHUNK
+
+        def add_chunk(c, total):
+            start = c * LOSS_CHUNK
+            rows = start + tf.range(LOSS_CHUNK)
+            mask = tf.cast(rows[None, :] < n[:, None], tf.float32)
+            logits = self._logits(params, X[:, start:start + LOSS_CHUNK])
+            bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y[:, start:start + LOSS_CHUNK],
+                                                          logits=logits)
+            return c + 1, total + tf.reduce_sum(bce * mask, axis=1)
+
+        _, total = tf.while_loop(lambda c, _: c < chunks, add_chunk,
+                                 (tf.constant(0), tf.zeros([len(self.trials)], tf.float32)))
+        return total / tf.maximum(tf.cast(n, tf.float32), 1.0) + self._penalty(params, l2)
 
     # ------------------------------------------------------------ optimizers (Keras' rules)
     def _update(self, params, slots, grads, step, active, lr, momentum):
@@ -211,11 +238,16 @@ class StackedMLP:
                      lr, momentum, l2, dropout, class_weight):
         """Every epoch of every model in one graph (plain tf.while_loop: no autograph, which
         costs seconds to convert). Returns the trained (or, with early stopping, best) weights,
-        per-epoch losses (E, K), stop-split losses (E, K), epochs run, a divergence flag per
-        model and the validation probabilities (K, v)."""
+        per-epoch losses (E, K), stop-split losses (E, K), epochs run, the epoch whose weights
+        are kept, a divergence flag per model and the validation probabilities (K, v).
+
+        Everything a model computes depends on its own inputs only, never on the stack's
+        padded sizes: its dropout counter runs over its own steps per epoch, its early-stopping
+        loss is summed in fixed chunks, and other models' steps leave it untouched."""
         K, B = len(self.trials), self.batch_size
         S, E = self.steps_per_epoch, int(self.epochs.max())   # static: XLA wants fixed shapes
         row = tf.range(S * B)  # X and y are padded to S * B rows
+        own_steps = (n + B - 1) // B  # each model's own steps per epoch
         watched_models = patience > 0
 
         def step(s, e, active, order, params, slots, steps, epoch_loss):
@@ -230,7 +262,7 @@ class StackedMLP:
                 weight = valid * tf.where(yb > 0.5, class_weight[:, 1:2], class_weight[:, 0:1])
             keep = None
             if self.uses_dropout:
-                base = mix(seeds, _DROPOUT, e * S + s)
+                base = mix(seeds, _DROPOUT, e * own_steps + s)
                 rate = dropout[:, None, None]
                 keep = [tf.cast(uniform(mix(base, 1 + layer, 0)[:, None, None] + offsets) >= rate,
                                 tf.float32) / (1 - rate)
@@ -249,12 +281,12 @@ class StackedMLP:
             return params, slots, steps, epoch_loss + loss * count
 
         def epoch(e, state):
-            (params, slots, steps, running, diverged, epochs_run, best_loss, wait, best_params,
-             losses, stop_losses) = state
+            (params, slots, steps, running, diverged, epochs_run, best_epoch, best_loss, wait,
+             best_params, losses, stop_losses) = state
             running = running & (e < epochs)
             active = tf.cast(running, tf.float32)
             # each model's own shuffle of its own rows; padding rows sort last
-            keys = _hash32(mix(seeds, _SHUFFLE, e)[:, None] + tf.cast(row, tf.uint32)[None, :])
+            keys = _shuffle_keys(seeds, e, row)
             keys = tf.where(row[None, :] < n[:, None], tf.cast(keys, tf.int64), np.int64(2 ** 40))
             order = tf.argsort(keys, axis=1, stable=True)
             _, params, slots, steps, epoch_loss = tf.while_loop(
@@ -274,26 +306,29 @@ class StackedMLP:
                 watched = running & watched_models
                 improved = watched & (stop_loss < best_loss)
                 best_loss = tf.where(improved, stop_loss, best_loss)
+                best_epoch = tf.where(improved | (watched & (e == 0)), e + 1, best_epoch)
                 wait = tf.where(improved, 0, tf.where(watched, wait + 1, wait))
                 take = improved | (watched & (e == 0))
                 best_params = [tf.where(_per_model(take, p), p, bp) for p, bp in zip(params, best_params)]
                 running = running & ~(watched & (wait >= patience) & (e > 0))
             else:
                 stop_losses = stop_losses.write(e, tf.zeros([K], tf.float32))
-            return e + 1, (params, slots, steps, running, diverged, epochs_run, best_loss, wait,
-                           best_params, losses, stop_losses)
+            best_epoch = tf.where(watched_models, best_epoch, epochs_run)
+            return e + 1, (params, slots, steps, running, diverged, epochs_run, best_epoch, best_loss,
+                           wait, best_params, losses, stop_losses)
 
         state = (params, self.slots, tf.zeros([K], tf.float32), tf.ones([K], tf.bool),
-                 tf.zeros([K], tf.bool), tf.zeros([K], tf.int32), tf.fill([K], np.float32(np.inf)),
+                 tf.zeros([K], tf.bool), tf.zeros([K], tf.int32), tf.zeros([K], tf.int32),
+                 tf.fill([K], np.float32(np.inf)),
                  tf.zeros([K], tf.int32), list(params),
                  tf.TensorArray(tf.float32, size=E, element_shape=[K]),
                  tf.TensorArray(tf.float32, size=E, element_shape=[K]))
         _, state = tf.while_loop(lambda e, state: (e < E) & tf.reduce_any(state[3]), epoch,
                                  (tf.constant(0), state))
-        params, _, _, _, diverged, epochs_run, _, _, best_params, losses, stop_losses = state
+        params, _, _, _, diverged, epochs_run, best_epoch, _, _, best_params, losses, stop_losses = state
         params = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(params, best_params)]
         probabilities = tf.sigmoid(self._logits(params, X_val))
-        return params, losses.stack(), stop_losses.stack(), epochs_run, diverged, probabilities
+        return params, losses.stack(), stop_losses.stack(), epochs_run, best_epoch, diverged, probabilities
 
     # ------------------------------------------------------------ training
     def inputs(self, data: StackedFit, class_weights: np.ndarray) -> tuple:
@@ -312,7 +347,7 @@ class StackedMLP:
     def finish(self, outputs) -> tuple:
         """Keep the trained weights; return per-model histories, epochs run, divergence flags
         and validation probabilities."""
-        self.params, losses, stop_losses, epochs_run, diverged, probabilities = outputs
+        self.params, losses, stop_losses, epochs_run, best_epoch, diverged, probabilities = outputs
         losses, stop_losses, epochs_run = losses.numpy(), stop_losses.numpy(), epochs_run.numpy()
         history = []
         for k, ran in enumerate(epochs_run):
@@ -320,7 +355,7 @@ class StackedMLP:
             if self.patience[k]:
                 record["val_loss"] = stop_losses[:ran, k].tolist()
             history.append(record)
-        return history, epochs_run, diverged.numpy(), probabilities.numpy()
+        return history, epochs_run, best_epoch.numpy(), diverged.numpy(), probabilities.numpy()
 
     def weights(self, k: int) -> list[np.ndarray]:
         """Model k's weights, in keras.Sequential.get_weights() order."""
@@ -347,6 +382,10 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
     start = time.perf_counter()
     stacks, inputs, datasets = [], [], []
     for trials in groups:
+        # XLA drops a batch axis of size 1 and then multiplies matrices in another order: a lone
+        # trial is stacked with a copy of itself (discarded) so that its results are bit-identical
+        # to those it gets in any other stack
+        trials = trials if len(trials) > 1 else trials * 2
         fold_arrays = [folds.get(t) for t in trials]
         data = StackedFit.build(trials, fold_arrays)
         stack = StackedMLP(trials, data.X_fit.shape[2])
@@ -358,10 +397,10 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
     outputs = train(inputs)
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
-    for stack, data, output in zip(stacks, datasets, outputs):
-        history, epochs_run, diverged, probabilities = stack.finish(output)
+    for stack, data, output, trials in zip(stacks, datasets, outputs, groups):
+        history, epochs_run, best_epoch, diverged, probabilities = stack.finish(output)
         n_features = data.X_fit.shape[2]
-        for k, trial in enumerate(stack.trials):
+        for k, trial in enumerate(trials):
             y_prob = probabilities[k, :data.n_val[k]].astype(np.float64)
             status = "ok"
             if diverged[k] or not np.all(np.isfinite(y_prob)):
@@ -369,7 +408,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
             weights = stack.weights(k)
             model = to_keras(trial, weights, n_features) if keep_models else None
             results.append(TrialResult(trial, y_prob, history[k], int(epochs_run[k]), seconds,
-                                       status, model, weights))
+                                       status, model, weights, best_epoch=int(best_epoch[k])))
     return results
 
 

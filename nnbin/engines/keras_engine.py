@@ -30,12 +30,15 @@ class TrialResult:
     status: str = "ok"                     # 'ok' or 'diverged' (non-finite loss)
     model: keras.Model | None = field(default=None, repr=False)
     weights: list | None = field(default=None, repr=False)  # as keras get_weights()
+    best_epoch: int = 0                    # 1-based epoch whose weights were kept (early stopping)
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
-    """n / (2 · n_c) per class, as scikit-learn's 'balanced'."""
-    counts = np.bincount(y, minlength=2)
-    return {c: len(y) / (2.0 * counts[c]) for c in (0, 1)}
+    """n / (2 · n_c) per class: scikit-learn's 'balanced' weights."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    weights = compute_class_weight("balanced", classes=np.array([0, 1]), y=np.asarray(y, dtype=int))
+    return {0: float(weights[0]), 1: float(weights[1])}
 
 
 class ModelCache:
@@ -89,11 +92,12 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
     else:
         model = models.model(spec, X_train.shape[1])
     callbacks = [keras.callbacks.TerminateOnNaN()]
-    validation_data = None
+    validation_data, stopping = None, None
     if hyper.patience:
         validation_data = (arrays.X_stop, arrays.y_stop)
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=hyper.patience, restore_best_weights=True))
+        stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hyper.patience,
+                                                 restore_best_weights=True)
+        callbacks.append(stopping)
     class_weight = balanced_class_weight(y_train) if hyper.class_weight == "balanced" else None
     start = time.perf_counter()
     fitted = model.fit(X_train, y_train, batch_size=hyper.batch_size, epochs=hyper.epochs,
@@ -108,8 +112,9 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
         y_prob, status = np.full(len(X_val), np.nan), "diverged"
     else:
         status = "ok"
+    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(losses)
     return TrialResult(trial, y_prob, history, len(losses), fit_seconds, status,
-                       model if keep_model else None, model.get_weights())
+                       model if keep_model else None, model.get_weights(), best_epoch)
 
 
 def train_trials(trials: Iterable[Trial], folds: FoldCache,

@@ -1,0 +1,84 @@
+"""The fused engine against Keras itself, trial by trial, on mini-batches: Keras is given the
+fused engine's own per-epoch row order (fit with shuffle=False), so every update is the same."""
+import keras
+import numpy as np
+import pytest
+
+from nnbin.builders import build_model
+from nnbin.config import config_from_dict
+from nnbin.cv import make_splits, make_trials
+from nnbin.engines import FoldCache
+from nnbin.engines.fused import epoch_order, train_trials as fused_trials
+from nnbin.engines.keras_engine import balanced_class_weight
+
+EPOCHS = 15
+CASES = {  # every optimizer, batch 16 and 32, relu and tanh, L2, class weights, early stopping
+    "sgd_momentum": {"optimizer": "sgd", "momentum": 0.9, "learning_rate": 0.02, "batch_size": 16,
+                     "activation": "relu", "l2": 0.01},
+    "sgd_stopping": {"optimizer": "sgd", "learning_rate": 0.1, "batch_size": 32, "activation": "tanh",
+                     "patience": 2, "epochs": 40},
+    "rmsprop_weighted": {"optimizer": "rmsprop", "learning_rate": 0.01, "batch_size": 32,
+                         "activation": "tanh", "class_weight": "balanced"},
+    "rmsprop_momentum": {"optimizer": "rmsprop", "momentum": 0.5, "learning_rate": 0.005,
+                         "batch_size": 16, "activation": "relu"},
+    "adam_stopping": {"optimizer": "adam", "learning_rate": 0.05, "batch_size": 16, "activation": "tanh",
+                      "patience": 3, "epochs": 40},
+    "adam_l2_weighted": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32,
+                         "activation": "relu", "l2": 0.001, "class_weight": "balanced"},
+}
+
+
+def keras_with_fused_order(trial, arrays):
+    """Keras fit one epoch at a time on the fused engine's permutation; early stopping done as
+    keras.callbacks.EarlyStopping(restore_best_weights=True) does it (its state would reset
+    between fit calls). Returns (validation probabilities, epochs run)."""
+    hyper = trial.hyper
+    model = build_model(hyper.spec(seed=trial.seed), arrays.X_fit.shape[1])
+    class_weight = balanced_class_weight(arrays.y_fit) if hyper.class_weight else None
+    best, best_weights, wait = np.inf, None, 0
+    for epoch in range(hyper.epochs):
+        order = epoch_order(trial.seed, epoch, len(arrays.y_fit))
+        model.fit(arrays.X_fit[order], arrays.y_fit[order], batch_size=hyper.batch_size, epochs=1,
+                  shuffle=False, class_weight=class_weight, verbose=0)
+        if not hyper.patience:
+            continue
+        loss = model.evaluate(arrays.X_stop, arrays.y_stop, batch_size=hyper.batch_size, verbose=0)[0]
+        if loss < best:
+            best, best_weights, wait = loss, model.get_weights(), 0
+            continue
+        wait += 1
+        if wait >= hyper.patience and epoch > 0:
+            break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return model.predict(arrays.X_val, verbose=0).ravel(), epoch + 1
+
+
+def test_fused_equals_keras_on_mini_batches_trial_by_trial():
+    models = [{"name": name, "params": {"hidden": [6], "epochs": EPOCHS, **params}}
+              for name, params in CASES.items()]
+    config = config_from_dict({"dataset": {"name": "iris_binary"}, "cv": {"folds": 4, "seed": 3},
+                               "models": models})
+    data = config.dataset.load()
+    splits = make_splits(data.y, 4, seed=3)
+    splits = [splits[0], splits[3]]                      # folds of unequal size: 38 and 37 rows
+    assert len(splits[0].validation) != len(splits[1].validation)
+    trials = make_trials(config, splits)
+    folds = FoldCache(data)
+    fused = {r.trial.id: r for r in fused_trials(trials, folds)}
+    stopped_early = 0
+    for trial in trials:
+        probabilities, epochs_run = keras_with_fused_order(trial, folds.get(trial))
+        result = fused[trial.id]
+        assert result.status == "ok"
+        assert result.epochs_run == epochs_run, trial.label
+        np.testing.assert_allclose(result.y_prob, probabilities, atol=1e-4, rtol=0, err_msg=trial.label)
+        stopped_early += epochs_run < trial.hyper.epochs
+    assert stopped_early >= 2  # early stopping and the restoring of the best weights are exercised
+
+
+def test_epoch_order_is_a_permutation_that_changes_per_epoch_and_seed():
+    first = epoch_order(7, 0, 50)
+    assert sorted(first) == list(range(50))
+    assert not np.array_equal(first, epoch_order(7, 1, 50))
+    assert not np.array_equal(first, epoch_order(8, 0, 50))
