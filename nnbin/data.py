@@ -316,7 +316,8 @@ def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str],
                     f"column '{column}' is numeric but row {bad.index[0]} holds {bad.iloc[0]!r} "
                     f"({len(bad)} such value(s)); fix or blank them, or list '{column}' under categorical"
                 )
-            categorical.append(column)
+            else:
+                categorical.append(column)
     return numeric, categorical
 
 

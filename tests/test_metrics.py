@@ -47,7 +47,7 @@ def test_every_metric_matches_scikit_learn_on_random_data():
         predicted = (p >= 0.5).astype(int)
         assert s["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
         assert s["pr_auc"] == pytest.approx(skm.average_precision_score(y, p))
-        assert s["log_loss"] == pytest.approx(skm.log_loss(y, np.clip(p, 1e-7, 1 - 1e-7)))
+        assert s["log_loss"] == pytest.approx(skm.log_loss(y, p))
         assert s["accuracy"] == pytest.approx(skm.accuracy_score(y, predicted))
         assert s["f1"] == pytest.approx(skm.f1_score(y, predicted, zero_division=0))
         assert s["mcc"] == pytest.approx(skm.matthews_corrcoef(y, predicted))
@@ -55,3 +55,39 @@ def test_every_metric_matches_scikit_learn_on_random_data():
         assert s["sensitivity"] == pytest.approx(skm.recall_score(y, predicted))
         assert s["specificity"] == pytest.approx(skm.recall_score(1 - y, 1 - predicted))
         assert s["brier"] == pytest.approx(skm.brier_score_loss(y, p))
+
+
+@pytest.mark.parametrize("y, p", [
+    ([0, 1, 1, 0, 1], [0.0, 1.0, 1.0, 1.0, 0.0]),        # probabilities exactly 0 and 1, wrong ones too
+    ([0, 1, 1, 0, 1, 0], [0.5, 0.5, 0.2, 0.2, 0.9, 0.9]),  # ties across the classes
+    ([1, 1, 1, 1], [0.2, 0.9, 0.9, 0.4]),                # an all-positive fold
+    ([0, 0, 0], [0.2, 0.6, 0.1]),                        # an all-negative fold
+])
+def test_edge_cases_match_scikit_learn_or_are_nan_where_it_has_no_value(y, p):
+    """Where scikit-learn gives a value without warning, the same value; where it raises or
+    warns that the metric is undefined (one class: ROC AUC; no positive: PR AUC), NaN."""
+    import warnings
+
+    from sklearn import metrics as skm
+
+    y, p = np.array(y), np.array(p)
+    s = score(y, p)
+    predicted = (p >= 0.5).astype(int)
+    reference = {
+        "log_loss": lambda: skm.log_loss(y, p, labels=[0, 1]),
+        "brier": lambda: skm.brier_score_loss(y, p, labels=[0, 1]),
+        "accuracy": lambda: skm.accuracy_score(y, predicted),
+        "roc_auc": lambda: skm.roc_auc_score(y, p),
+        "pr_auc": lambda: skm.average_precision_score(y, p),
+        "mcc": lambda: skm.matthews_corrcoef(y, predicted),
+        "f1": lambda: skm.f1_score(y, predicted, zero_division=0),
+    }
+    for name, compute in reference.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                expected = compute()
+            except (ValueError, Warning):
+                assert math.isnan(s[name]), name
+                continue
+        assert s[name] == pytest.approx(expected, abs=1e-12), name

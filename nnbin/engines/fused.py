@@ -96,6 +96,20 @@ def _pad(arrays: list, fill=0.0, multiple: int = 1) -> np.ndarray:
     return out
 
 
+def ordered_sum(x: tf.Tensor) -> tf.Tensor:
+    """Sum over the last axis in a fixed pairwise order (zero-padded to a power of two): the
+    same bits for a model whatever the stack's size, unlike reduce_sum, whose vectorisation
+    XLA chooses by the whole tensor's shape."""
+    n = x.shape[-1]
+    size = 1 << (n - 1).bit_length() if n > 1 else 1
+    if size != n:
+        x = tf.pad(x, [[0, 0]] * (x.shape.rank - 1) + [[0, size - n]])
+    while x.shape[-1] > 1:
+        half = x.shape[-1] // 2
+        x = x[..., :half] + x[..., half:]
+    return x[..., 0]
+
+
 def _per_model(values, like: tf.Tensor) -> tf.Tensor:
     """(K,) values reshaped to broadcast against a stacked tensor of like's rank."""
     return tf.reshape(values, [-1] + [1] * (like.shape.rank - 1))
@@ -178,7 +192,7 @@ class StackedMLP:
         if not self.uses_l2:
             return 0.0
         kernels = params[0::2]
-        return l2 * tf.add_n([tf.reduce_sum(tf.square(W), axis=[1, 2]) for W in kernels])
+        return l2 * tf.add_n([ordered_sum(tf.reshape(tf.square(W), [W.shape[0], -1])) for W in kernels])
 
     def _loss_graph(self, params, X, y, n, l2):
         """Mean binary cross-entropy over each model's first n rows, plus its L2 penalty: (K,).
@@ -195,7 +209,7 @@ class StackedMLP:
             logits = self._logits(params, X[:, start:start + LOSS_CHUNK])
             bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y[:, start:start + LOSS_CHUNK],
                                                           logits=logits)
-            return c + 1, total + tf.reduce_sum(bce * mask, axis=1)
+            return c + 1, total + ordered_sum(bce * mask)
 
         _, total = tf.while_loop(lambda c, _: c < chunks, add_chunk,
                                  (tf.constant(0), tf.zeros([len(self.trials)], tf.float32)))
@@ -271,8 +285,7 @@ class StackedMLP:
                 tape.watch(params)
                 logits = self._logits(params, Xb, keep)
                 bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=yb, logits=logits)
-                loss = (tf.reduce_sum(bce * weight, axis=1) / tf.maximum(count, 1.0)
-                        + self._penalty(params, l2))
+                loss = ordered_sum(bce * weight) / tf.maximum(count, 1.0) + self._penalty(params, l2)
                 total = tf.reduce_sum(loss * active)
             grads = tape.gradient(total, params)
             step_active = active * tf.cast(count > 0, tf.float32)
