@@ -5,6 +5,7 @@ one-hot) is built by `Dataset.preprocessor()` and fitted on training rows only.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +62,9 @@ class Dataset:
 
 
 def category_text(value):
-    """The text of a category value, the same whatever type a reader gave it: 1, 1.0 and
-    numpy's 1 are '1'; True is 'True'; text is kept as it is ('07' stays '07'); missing is NaN."""
+    """The text of a category value, the same whatever type a reader gave it: 1, 1.0, '1.0'
+    (a float column written to CSV) and numpy's 1 are '1'; True is 'True'; other text is kept
+    as it is ('07' stays '07', '2.5' stays '2.5'); missing is NaN."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return np.nan
     if isinstance(value, (bool, np.bool_)):
@@ -71,7 +73,12 @@ def category_text(value):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value)
+    text = str(value)
+    whole = _WHOLE_NUMBER_WITH_ZERO_DECIMALS.fullmatch(text)
+    return str(int(whole.group(1))) if whole else text
+
+
+_WHOLE_NUMBER_WITH_ZERO_DECIMALS = re.compile(r"(-?(?:0|[1-9]\d*))\.0+")  # not '07.0': a code
 
 
 def categories_as_text(column: pd.Series) -> pd.Series:
