@@ -30,6 +30,7 @@ class Dataset:
     target: str = "target"
     classes: dict = field(default_factory=lambda: {0: 0, 1: 1})  # original value -> 0/1
     impute: bool = True
+    dropped: list = field(default_factory=list)  # columns of the file left out (ids): `drop:`
 
     @property
     def positive_class(self):
@@ -267,7 +268,7 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
         X[column] = categories_as_text(X[column])
     _check_features(X, numeric, categorical_cols, missing)
     return Dataset(name=name, X=X, y=y, numeric=numeric, categorical=categorical_cols,
-                   target=target, classes=classes, impute=missing == "impute")
+                   target=target, classes=classes, impute=missing == "impute", dropped=list(drop))
 
 
 def binarize_target(column: pd.Series, positive_class, target: str):

@@ -185,6 +185,10 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     }
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
                               comparisons, metadata, out)
+    incomplete = int((summary["failed"] > 0).sum())
+    if incomplete:
+        result.notes.append(f"{incomplete} configuration(s) diverged on some folds and rank after every "
+                            "complete one (summary.csv, column note)")
     if out is not None:
         if config.refit != "none" and not cv.nested:  # before the tables: it adds test scores
             from nnbin.export import refit_best

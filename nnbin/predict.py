@@ -55,7 +55,8 @@ def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
     if missing:
         raise DataError(f"the data lacks column(s) {', '.join(repr(m) for m in missing)} that the model "
                         f"needs (it uses: {', '.join(names)})")
-    extra = [c for c in frame.columns if c not in names and c != info["target"]]
+    known = {*names, info["target"], *info.get("dropped", [])}   # ids under drop: are carried along
+    extra = [c for c in frame.columns if c not in known]
     if extra and not ignore_extra:
         raise DataError(f"unexpected column(s) {', '.join(repr(e) for e in extra)}: the model does not "
                         "use them; drop them or pass --ignore-extra")

@@ -4,6 +4,7 @@
     python scripts/bench.py                       # reference + larger workloads (~10 min on 2 cores)
     python scripts/bench.py --workload reference  # the 30-fit reference workload only
     python scripts/bench.py --quick               # tiny epochs: checks the script end to end
+    python scripts/bench.py --workload metrics    # scoring: nnbin.metrics vs scikit-learn
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. The larger workload's plain keras loop and
@@ -214,9 +215,46 @@ def report(workload: str, epochs: int, results: dict) -> None:
             print(f"largest |fused - keras| mean AUC difference: {gap:.4f}")
 
 
+def bench_metrics(folds: int = 500, rows: int = 114) -> None:
+    """Scoring one validation fold with the ten metrics: nnbin.metrics (numpy/scipy) against
+    the scikit-learn functions they mirror, argument checks off (config_context)."""
+    import numpy as np
+    import sklearn
+    from sklearn import metrics as skm
+
+    from nnbin.metrics import score
+
+    rng = np.random.default_rng(0)
+    data = [(rng.integers(0, 2, rows), rng.random(rows)) for _ in range(folds)]
+
+    def with_sklearn(y, p):
+        predicted = (p >= 0.5).astype(int)
+        return [skm.accuracy_score(y, predicted), skm.roc_auc_score(y, p),
+                skm.average_precision_score(y, p), skm.log_loss(y, p, labels=[0, 1]),
+                skm.f1_score(y, predicted, zero_division=0), skm.matthews_corrcoef(y, predicted),
+                skm.recall_score(y, predicted), skm.recall_score(1 - y, 1 - predicted),
+                skm.balanced_accuracy_score(y, predicted), skm.brier_score_loss(y, p),
+                skm.confusion_matrix(y, predicted, labels=[0, 1])]
+
+    timings = {}
+    for name, scorer in (("nnbin.metrics", lambda y, p: score(y, p)), ("scikit-learn", with_sklearn)):
+        with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+            start = time.perf_counter()
+            for y, p in data:
+                scorer(y, p)
+            timings[name] = (time.perf_counter() - start) / folds * 1e3
+    print(f"\n## metrics: ten metrics and the confusion counts on one fold of {rows} rows "
+          f"(mean of {folds} folds)")
+    for name, ms in timings.items():
+        print(f"{name:<14} {ms:8.3f} ms per trial")
+    print(f"scikit-learn / nnbin.metrics: {timings['scikit-learn'] / timings['nnbin.metrics']:.0f}x; "
+          f"for the larger workload's 360 trials: {timings['scikit-learn'] * 360 / 1e3:.1f} s "
+          f"against {timings['nnbin.metrics'] * 360 / 1e3:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", choices=["reference", "larger", "both"], default="both")
+    parser.add_argument("--workload", choices=["reference", "larger", "both", "metrics"], default="both")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,sklearn")
     parser.add_argument("--quick", action="store_true", help="3 epochs: a smoke test of the script")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
@@ -225,6 +263,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return child(args)
+    if args.workload == "metrics":
+        return bench_metrics()
     workloads = ["reference", "larger"] if args.workload == "both" else [args.workload]
     engines = [e for e in args.engines.split(",") if e]
     print(f"nnbin benchmark, {os.cpu_count()} CPU cores, python {sys.version.split()[0]}"

@@ -120,6 +120,20 @@ def test_number_like_categories_keep_their_training_meaning_in_new_files(trained
             "encode as all zeros") in capsys.readouterr().err
 
 
+def test_an_id_column_listed_under_drop_is_carried_into_the_scored_rows(tmp_path):
+    frame = clinical_table()
+    frame.insert(0, "patient", [f"p{i:03d}" for i in range(N)])
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = run_experiment({**config_for(tmp_path / "t.csv", drop=["patient"]),
+                             "models": [{"name": "logistic", "params": {"epochs": 2}}]},
+                            progress=False, output_dir=tmp_path / "out", report=False)
+    new = frame.drop(columns="outcome").sample(frac=1, axis=1, random_state=0)
+    scored = predict_frame(result.models[0], new)
+    assert scored["patient"].tolist() == frame["patient"].tolist()
+    with pytest.raises(Exception, match="unexpected column\\(s\\) 'shoe'"):
+        predict_frame(result.models[0], new.assign(shoe=1))
+
+
 def test_a_model_trained_with_missing_error_refuses_missing_values(tmp_path):
     frame = clinical_table()
     frame.to_csv(tmp_path / "t.csv", index=False)
