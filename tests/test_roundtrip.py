@@ -112,12 +112,37 @@ def test_number_like_categories_keep_their_training_meaning_in_new_files(trained
     scored = pd.read_csv(tmp_path / "scored.csv")
     np.testing.assert_allclose(scored["probability"], full.loc[rows, "probability"], rtol=0, atol=1e-7)
     assert "never seen" not in capsys.readouterr().err
+    subset["stage"] = subset["stage"].astype(object)
+    subset.loc[rows[1], "stage"] = None            # a blank: the integer codes would be read as floats
+    subset.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", "--model", str(directory), "--data", str(tmp_path / "new.csv"),
+                 "--out", str(tmp_path / "scored.csv")]) == 0
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    np.testing.assert_allclose(scored["probability"], predict_frame(directory, subset)["probability"],
+                               rtol=0, atol=1e-7)
+    others = [r for r in rows if r != rows[1]]
+    np.testing.assert_allclose(scored.set_index(rows).loc[others, "probability"],
+                               full.loc[others, "probability"], rtol=0, atol=1e-7)
+    assert "never seen" not in capsys.readouterr().err
     subset.loc[rows[0], "ward"] = "99"                       # a category never seen in training
     subset.to_csv(tmp_path / "new.csv", index=False)
     assert main(["predict", "--model", str(directory), "--data", str(tmp_path / "new.csv"),
                  "--out", str(tmp_path / "scored.csv")]) == 0
     assert ("nnbin: note: column 'ward': 1 row(s) hold categories never seen in training ('99'); they "
             "encode as all zeros") in capsys.readouterr().err
+
+
+def test_integer_codes_as_the_only_categorical_columns(tmp_path):
+    """Category codes stored as numbers, and no text column at all: CV, refit, save, predict."""
+    frame = clinical_table()[["age", "stage", "grade", "outcome"]]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = run_experiment({**config_for(tmp_path / "t.csv", categorical=["stage", "grade"]),
+                             "models": [{"name": "logistic", "params": {"epochs": 3, "learning_rate": 0.1}}]},
+                            progress=False, output_dir=tmp_path / "out", report=False)
+    assert result.dataset.categorical == ["stage", "grade"]
+    floats = frame.drop(columns="outcome").astype({"stage": float})     # 1.0 where training saw 1
+    np.testing.assert_allclose(predict_frame(result.models[0], floats)["probability"],
+                               predict_frame(result.models[0], frame)["probability"], rtol=0, atol=0)
 
 
 def test_an_id_column_listed_under_drop_is_carried_into_the_scored_rows(tmp_path):

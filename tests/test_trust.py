@@ -99,11 +99,14 @@ def test_fused_results_are_bit_identical_in_any_stack(monkeypatch):
 
 
 FUSED_DROPOUT = {
-    "name": "fused_dropout", "dataset": {"name": "moons", "options": {"n_samples": 150}},
-    "cv": {"folds": 3, "seed": 0},
-    "models": [{"name": "net", "params": {"dropout": 0.2, "epochs": 4, "learning_rate": 0.05},
-                "grid": {"hidden": [[w] for w in range(2, 18)]}}],   # 16 stacks: two compiled calls
+    "name": "fused_dropout", "dataset": {"name": "moons", "options": {"n_samples": 152}},
+    "cv": {"folds": 3, "seed": 0},          # training folds of 101, 101 and 102 rows: 1, 1 and 2 steps
+    "models": [{"name": "net", "params": {"dropout": 0.2, "epochs": 6, "learning_rate": 0.05,
+                                          "batch_size": 101},
+                "grid": {"hidden": [[w] for w in range(2, 11)]}}],   # 9 stacks: two compiled calls
+    "refit": "none",
 }
+TRIALS = 9 * 3
 
 
 def test_kill_then_resume_with_the_fused_engine_and_dropout(tmp_path, monkeypatch):
@@ -122,15 +125,15 @@ def test_kill_then_resume_with_the_fused_engine_and_dropout(tmp_path, monkeypatc
     process.send_signal(signal.SIGKILL)
     process.wait()
     finished = records.read_text().count("\n")
-    assert 0 < finished < 48, "the run must be killed part-way"
+    assert 0 < finished < TRIALS, "the run must be killed part-way"
     assert main(["train", "--config", str(config), "--output-dir", str(out), "--quiet"]) == 0
     monkeypatch.setattr(fused, "MAX_GROUP", 2)   # the reference: other stacks, same results
     whole = run_experiment(FUSED_DROPOUT, progress=False, output_dir=tmp_path / "whole", report=False)
     resumed = pd.read_csv(out / "trials.csv").drop(columns="fit_seconds")
     pd.testing.assert_frame_equal(resumed, pd.read_csv(tmp_path / "whole" / "trials.csv")
                                   .drop(columns="fit_seconds"))
-    assert json.loads((out / "run.json").read_text())["trained_now"] == 48 - finished
-    assert len(whole.trials) == 48
+    assert json.loads((out / "run.json").read_text())["trained_now"] == TRIALS - finished
+    assert len(whole.trials) == TRIALS
 
 
 # ---------------------------------------------------------------- 4. failed folds count
