@@ -1,5 +1,6 @@
 """The fused engine against Keras itself, trial by trial, on mini-batches: Keras is given the
-fused engine's own per-epoch row order (fit with shuffle=False), so every update is the same."""
+fused engine's own per-epoch row order (as fit(shuffle=False) would take it, one mini-batch
+at a time), so every update is the same."""
 import keras
 import numpy as np
 import pytest
@@ -29,20 +30,22 @@ CASES = {  # every optimizer, batch 16 and 32, relu and tanh, L2, class weights,
 
 
 def keras_with_fused_order(trial, arrays):
-    """Keras fit one epoch at a time on the fused engine's permutation; early stopping done as
-    keras.callbacks.EarlyStopping(restore_best_weights=True) does it (its state would reset
-    between fit calls). Returns (validation probabilities, epochs run)."""
+    """Keras' own training step (train_on_batch: what fit runs per mini-batch) on the fused
+    engine's mini-batches, epoch by epoch; early stopping done as
+    keras.callbacks.EarlyStopping(restore_best_weights=True) does it, on Keras' loss of the
+    early-stopping split. Returns (validation probabilities, epochs run)."""
     hyper = trial.hyper
     model = build_model(hyper.spec(seed=trial.seed), arrays.X_fit.shape[1])
     class_weight = balanced_class_weight(arrays.y_fit) if hyper.class_weight else None
     best, best_weights, wait = np.inf, None, 0
     for epoch in range(hyper.epochs):
         order = epoch_order(trial.seed, epoch, len(arrays.y_fit))
-        model.fit(arrays.X_fit[order], arrays.y_fit[order], batch_size=hyper.batch_size, epochs=1,
-                  shuffle=False, class_weight=class_weight, verbose=0)
+        for start in range(0, len(order), hyper.batch_size):
+            rows = order[start:start + hyper.batch_size]
+            model.train_on_batch(arrays.X_fit[rows], arrays.y_fit[rows], class_weight=class_weight)
         if not hyper.patience:
             continue
-        loss = model.evaluate(arrays.X_stop, arrays.y_stop, batch_size=hyper.batch_size, verbose=0)[0]
+        loss = model.test_on_batch(arrays.X_stop, arrays.y_stop)[0]
         if loss < best:
             best, best_weights, wait = loss, model.get_weights(), 0
             continue
