@@ -54,7 +54,10 @@ def plot_roc(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Pa
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
         ax.set(title=config, xlabel="false positive rate (1 - specificity)",
                ylabel="true positive rate (sensitivity)", xlim=(0, 1), ylim=(0, 1.01))
-        ax.legend(loc="lower right")
+        if curves:
+            ax.legend(loc="lower right")
+        else:  # every fold diverged or held one class
+            ax.text(0.5, 0.5, "no ROC curve: no fold was scored", ha="center", va="center")
     return _save(fig, path)
 
 
