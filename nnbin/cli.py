@@ -166,6 +166,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # before training started: nothing was written
         print("nnbin: interrupted before training; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 (anything else is a bug: say so in one line)
         return _unexpected(exc)
     finally:

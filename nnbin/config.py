@@ -134,36 +134,69 @@ class Hyper(Strict):
 HYPER_FIELDS = tuple(Hyper.model_fields)
 
 
+Scalar = Union[bool, int, float, str]
+READING_KEYS = ("header", "columns", "na_values", "sep", "decimal", "encoding", "comment", "sheet")
+
+
 class DatasetConfig(Strict):
-    """A built-in dataset (`name`, with `options`) or a file with a `target` column."""
+    """A built-in dataset (`name`, with `options`) or a file with a `target` column, read with
+    pandas-style options (`header`, `columns`, `na_values`, `sep`, `decimal`, `encoding`,
+    `comment`, `sheet`)."""
 
     name: Optional[str] = None
     options: dict[str, Any] = {}
     file: Optional[str] = None
     target: Optional[str] = None
-    positive_class: Optional[Union[bool, int, float, str]] = None
+    positive_class: Optional[Union[Scalar, list[Scalar]]] = None
     drop: list[str] = []
     categorical: list[str] = []
     missing: Literal["impute", "error"] = "impute"
-    format: Optional[Literal["csv", "tsv", "parquet"]] = None
+    format: Optional[Literal["csv", "tsv", "parquet", "excel"]] = None
+    header: bool = True
+    columns: list[str] = []
+    na_values: list[str] = []
+    sep: Optional[str] = None
+    decimal: str = "."
+    encoding: str = "utf-8"
+    comment: Optional[str] = None
+    sheet: Union[int, str] = 0
+
+    @field_validator("na_values", mode="before")
+    @classmethod
+    def _markers_as_text(cls, v):  # na_values: [?, -1] -> ['?', '-1'], as pandas compares them
+        return [str(x) for x in v] if isinstance(v, list) else v
 
     @model_validator(mode="after")
     def _one_source(self):
         if (self.name is None) == (self.file is None):
-            raise ValueError("give either name (a built-in dataset) or file (a CSV/TSV/Parquet path)")
+            raise ValueError("give either name (a built-in dataset) or file (a CSV/TSV/Parquet/Excel path)")
         if self.file is not None and not self.target:
             raise ValueError("a file dataset needs target: the name of the column to predict")
         given = changed_fields(self)
         if self.name is not None:
-            file_only = [k for k in ("target", "drop", "categorical", "positive_class", "missing", "format")
-                         if k in given]
+            file_only = [k for k in ("target", "drop", "categorical", "positive_class", "missing", "format",
+                                     *READING_KEYS) if k in given]
             if file_only:
                 raise ValueError(f"{', '.join(file_only)} appl{'ies' if len(file_only) == 1 else 'y'} "
                                  "to files (file:), not to the built-in "
                                  f"dataset '{self.name}'; remove them or give file: instead of name:")
         elif "options" in given:
             raise ValueError("options apply to built-in datasets (name:), not to files; remove them")
+        if not self.header and not self.columns:
+            raise ValueError("header: false needs columns: [...], the names of the file's columns")
+        if isinstance(self.positive_class, list) and not self.positive_class:
+            raise ValueError("positive_class: list at least one target value")
+        if len(self.decimal) != 1:
+            raise ValueError(f"decimal must be one character such as ',' (got {self.decimal!r})")
         return self
+
+    def reading(self):
+        """The file's reading options."""
+        from nnbin.reading import ReadOptions
+
+        return ReadOptions(format=self.format, header=self.header, columns=tuple(self.columns),
+                           na_values=tuple(self.na_values), sep=self.sep, decimal=self.decimal,
+                           encoding=self.encoding, comment=self.comment, sheet=self.sheet)
 
     def load(self):
         from nnbin.data import load_builtin, load_file
@@ -172,7 +205,7 @@ class DatasetConfig(Strict):
             return load_builtin(self.name, **self.options)
         return load_file(self.file, target=self.target, positive_class=self.positive_class,
                          drop=self.drop, categorical=self.categorical, missing=self.missing,
-                         file_format=self.format)
+                         options=self.reading())
 
 
 MAX_SEED = 200_000

@@ -31,10 +31,13 @@ class Dataset:
     classes: dict = field(default_factory=lambda: {0: 0, 1: 1})  # original value -> 0/1
     impute: bool = True
     dropped: list = field(default_factory=list)  # columns of the file left out (ids): `drop:`
+    reading: dict = field(default_factory=dict)  # how the file was read (nnbin.reading.ReadOptions)
 
     @property
     def positive_class(self):
-        return next(value for value, code in self.classes.items() if code == 1)
+        """The target value that is 1, or the list of them (positive_class: [...])."""
+        values = [value for value, code in self.classes.items() if code == 1]
+        return values[0] if len(values) == 1 else values
 
     @property
     def n_rows(self) -> int:
@@ -178,46 +181,35 @@ def load_builtin(name: str, **options) -> Dataset:
 
 # ---------------------------------------------------------------- files
 
-READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
-           ".pq": "parquet"}
-
-
-def read_table(path, file_format: str | None = None, text_columns=()) -> pd.DataFrame:
-    """Read CSV, TSV or Parquet (by extension or `file_format`); a UTF-8 BOM is stripped.
+def read_table(path, file_format: str | None = None, text_columns=(), options=None) -> pd.DataFrame:
+    """Read CSV, TSV, Parquet or Excel (by extension or `file_format`) with pandas' reading
+    options (`nnbin.reading.ReadOptions`); a UTF-8 BOM is stripped.
     text_columns: columns read as text as they are written ('07' stays '07'), blanks missing."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"data file not found: {path} (check the path; relative paths start "
-                        f"from {Path.cwd()})")
-    if path.is_dir():
-        raise DataError(f"data file {path} is a directory; give the path of a CSV, TSV or Parquet file")
-    kind = file_format or READERS.get(path.suffix.lower())
-    if kind not in ("csv", "tsv", "parquet"):
-        raise DataError(f"cannot tell the format of {path.name}: name it .csv, .tsv or .parquet, "
-                        "or set format: csv | tsv | parquet")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig",
-                           dtype={c: str for c in text_columns} or None)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"data file {path} is empty; it needs a header row and data rows") from None
-    except PermissionError:
-        raise DataError(f"cannot read {path}: permission denied") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                        "save it as UTF-8") from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read {path} as {kind}: {first}") from None
+    from dataclasses import replace
+
+    from nnbin.reading import ReadOptions
+    from nnbin.reading import read_table as read
+
+    options = options or ReadOptions()
+    if file_format:
+        options = replace(options, format=file_format)
+    return read(path, replace(options, text_columns=tuple(text_columns)))
 
 
 def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
-              missing: str = "impute", file_format: str | None = None) -> Dataset:
-    """Load a table from disk; see `from_frame` for the options."""
-    frame = read_table(path, file_format, text_columns=categorical)
-    return from_frame(frame, target=target, positive_class=positive_class, drop=drop,
-                      categorical=categorical, missing=missing, name=Path(path).name)
+              missing: str = "impute", file_format: str | None = None, options=None) -> Dataset:
+    """Load a table from disk with reading `options` (nnbin.reading.ReadOptions); see
+    `from_frame` for the others."""
+    from nnbin.reading import ReadOptions
+
+    options = options or ReadOptions()
+    frame = read_table(path, file_format, text_columns=categorical, options=options)
+    dataset = from_frame(frame, target=target, positive_class=positive_class, drop=drop,
+                         categorical=categorical, missing=missing, name=Path(path).name)
+    dataset.reading = options.recorded() | ({"format": file_format} if file_format else {})
+    if not dataset.reading["format"]:
+        dataset.reading["format"] = options.kind(Path(path))
+    return dataset
 
 
 def load_dataset(name: str | None = None, file=None, target: str | None = None, **options) -> Dataset:
@@ -272,29 +264,45 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
 
 
 def binarize_target(column: pd.Series, positive_class, target: str):
-    """Map a two-valued column to 0/1; return (y, {original value: code})."""
+    """Map the target to 0/1; return (y, {original value: code}).
+
+    positive_class: the value that becomes 1 (a two-valued target; default the greater), or a
+    list of values that become 1, every other value 0 (any number of values)."""
     n_missing = int(column.isna().sum())
     if n_missing:
         rows = ", ".join(str(i) for i in column.index[column.isna()][:5])
         raise DataError(f"target column '{target}' has {n_missing} missing value(s) (rows {rows}); "
-                        "drop or fill those rows")
+                        "drop or fill those rows (or add their marker to na_values and drop them)")
     values = sorted(pd.unique(column), key=lambda v: (str(type(v)), v))
-    if len(values) != 2:
-        shown = ", ".join(repr(_plain(v)) for v in values[:10]) + (" ..." if len(values) > 10 else "")
-        how = ("a binary target needs two classes; check that you chose the right column"
-               if len(values) < 2 else
-               "binarize it first (e.g. a column 'y = value > threshold' or one class vs the rest)")
-        raise DataError(f"target column '{target}' has {len(values)} distinct value(s) ({shown}); {how}")
-    if positive_class is None:
-        positive = values[1]
+    listed = ", ".join(repr(_plain(v)) for v in values[:10]) + (" ..." if len(values) > 10 else "")
+    if isinstance(positive_class, (list, tuple)):
+        positive = [v for v in values if _matches(v, positive_class)]
+        unknown = [p for p in positive_class if not any(_matches(v, [p]) for v in values)]
+        if unknown:
+            raise DataError(f"positive_class lists {unknown[0]!r}, which is not a value of target column "
+                            f"'{target}' (its values: {listed})")
+        if len(positive) == len(values):
+            raise DataError(f"positive_class lists every value of target column '{target}' ({listed}); "
+                            "leave at least one value for the negative class")
     else:
-        matches = [v for v in values if v == positive_class or str(_plain(v)) == str(positive_class)]
-        if not matches:
+        if len(values) != 2:
+            how = ("a binary target needs two classes; check that you chose the right column"
+                   if len(values) < 2 else
+                   f"say which values are the positive class with a list, e.g. positive_class: "
+                   f"[{', '.join(str(_plain(v)) for v in values[1:])}] (those become 1, every other value 0)")
+            raise DataError(f"target column '{target}' has {len(values)} distinct value(s) ({listed}); {how}")
+        positive = [values[1]] if positive_class is None else [v for v in values if _matches(v, [positive_class])]
+        if not positive:
             raise DataError(f"positive_class {positive_class!r} is not a value of target column "
-                            f"'{target}' (its values: {', '.join(repr(_plain(v)) for v in values)})")
-        positive = matches[0]
-    classes = {_plain(v): int(v == positive) for v in values}
-    return (column == positive).to_numpy().astype(np.int64), classes
+                            f"'{target}' (its values: {listed})")
+        positive = positive[:1]
+    classes = {_plain(v): int(any(v == p for p in positive)) for v in values}
+    return column.isin(positive).to_numpy().astype(np.int64), classes
+
+
+def _matches(value, wanted) -> bool:
+    """A target value equals one of `wanted`, as a value or as text (config values are YAML)."""
+    return any(value == w or str(_plain(value)) == str(w) for w in wanted)
 
 
 def _looks_numeric(series: pd.Series) -> tuple[bool, pd.Series]:
@@ -320,9 +328,11 @@ def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str],
             if mostly_numeric and bad.empty:  # numbers stored as text or decimals: numeric
                 numeric.append(column)
             elif mostly_numeric:
+                marker = bad.iloc[0]
                 raise DataError(
-                    f"column '{column}' is numeric but row {bad.index[0]} holds {bad.iloc[0]!r} "
-                    f"({len(bad)} such value(s)); fix or blank them, or list '{column}' under categorical"
+                    f"column '{column}' is numeric but row {bad.index[0]} holds {marker!r} "
+                    f"({len(bad)} such value(s)); if it marks a missing value, add na_values: "
+                    f"[{marker!r}]; else fix or blank them, or list '{column}' under categorical"
                 )
             else:
                 categorical.append(column)

@@ -101,6 +101,7 @@ def save_model(directory: Path, model, dataset: Dataset, info: dict,
             + [{"name": n, "kind": "categorical", "categories": seen}
                for n, seen in zip(dataset.categorical, categories)],
             "missing": "impute" if dataset.impute else "error", "dropped": dataset.dropped,
+            "reading": dataset.reading,
             "target": dataset.target, "positive_class": dataset.positive_class,
             "classes": {str(k): v for k, v in dataset.classes.items()},
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

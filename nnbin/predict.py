@@ -20,7 +20,10 @@ def load(directory) -> tuple:
     if not (directory / MODEL_FILE).is_file() or not (directory / INFO_FILE).is_file():
         raise DataError(f"{directory} holds no saved model ({MODEL_FILE} and {INFO_FILE}); give a "
                         "directory under results/<name>/models/")
-    import keras
+    from nnbin.device import quiet_native_stderr
+
+    with quiet_native_stderr():  # TensorFlow's C++ start-up logs
+        import keras
 
     with warnings.catch_warnings():  # inputs keyed by column name, not by Keras-safe input name
         warnings.simplefilter("ignore", UserWarning)
@@ -33,8 +36,28 @@ def categorical_columns(info: dict) -> list[str]:
 
 
 def read_rows(path, info: dict) -> pd.DataFrame:
-    """A data file read as at training time: categorical columns as text, as written ('07')."""
-    return read_table(path, text_columns=categorical_columns(info))
+    """A data file read as the training file was: with its recorded reading options (a
+    headerless `.data` file with `?` for missing scores as it is; the target column may be
+    absent) when it has the same format, and categorical columns as text, as written ('07').
+    A file of another format, or one with a header row naming the features, is read by its
+    own header."""
+    from dataclasses import replace
+
+    from nnbin.reading import FORMATS, ReadOptions, first_row
+
+    path = Path(path)
+    recorded = dict(info.get("reading") or {})
+    options = ReadOptions()
+    if recorded and FORMATS.get(path.suffix.lower(), recorded["format"]) == recorded["format"]:
+        options = ReadOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()})
+        names = [f["name"] for f in info["features"]]
+        if options.kind(path) in ("csv", "tsv") and (not options.header or options.columns):
+            fields = first_row(path, options)
+            if set(names) <= set(fields):                       # this file has its own header
+                options = replace(options, header=True, columns=())
+            elif len(fields) == len(options.columns) - 1 and info["target"] in options.columns:
+                options = replace(options, columns=tuple(c for c in options.columns if c != info["target"]))
+    return read_table(path, options=options, text_columns=categorical_columns(info))
 
 
 def _rows(index, limit: int = 10) -> str:
@@ -96,16 +119,25 @@ def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
     notes = [] if notes is None else notes
     model, info = load(directory)
     probability = np.asarray(model(model_inputs(frame, info, ignore_extra, notes), training=False)).ravel()
-    classes = {code: value for value, code in info["classes"].items()}
     result = frame.copy()
     result["probability"] = probability
-    result["prediction"] = np.where(probability >= info.get("threshold", 0.5), classes[1], classes[0])
+    labels = prediction_labels(info["classes"])
+    result["prediction"] = np.where(probability >= info.get("threshold", 0.5), labels[1], labels[0])
     unscored = ~np.isfinite(probability)
     if unscored.any():  # never a class for a probability that is not a number
         result.loc[unscored, "prediction"] = None
         notes.append(f"rows {_rows(frame.index[unscored])}: the model gave no finite probability; "
                      "their prediction is left empty")
     return result
+
+
+def prediction_labels(classes: dict) -> dict:
+    """{0: label, 1: label}: the target's value of each class, or the class code itself when
+    several target values make one class (positive_class: [...])."""
+    values = {code: [value for value, c in classes.items() if c == code] for code in (0, 1)}
+    if all(len(v) == 1 for v in values.values()):
+        return {code: v[0] for code, v in values.items()}
+    return {0: 0, 1: 1}
 
 
 def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None) -> pd.DataFrame:

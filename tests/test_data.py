@@ -85,7 +85,19 @@ def test_missing_values_imputed_or_refused(write_csv):
     ("x,label\n1,0\n2,1\n", {"target": "lable"},
      "target column 'lable' not found in table.csv; did you mean 'label'? (columns: x, label)"),
     ("x,y\n1,0\n2,0\n", {"target": "y"}, "has 1 distinct value(s) (0)"),
-    ("x,y\n1,a\n2,b\n3,c\n", {"target": "y"}, "has 3 distinct value(s) ('a', 'b', 'c'); binarize it"),
+    ("x,y\n1,a\n2,b\n3,c\n", {"target": "y"}, "target column 'y' has 3 distinct value(s) ('a', 'b', 'c'); "
+     "say which values are the positive class with a list, e.g. positive_class: [b, c] (those become 1, "
+     "every other value 0)"),
+    ("x,y\n1,a\n2,b\n3,c\n", {"target": "y", "positive_class": ["b", "d"]},
+     "positive_class lists 'd', which is not a value of target column 'y' (its values: 'a', 'b', 'c')"),
+    ("63.0,1.0,?,0\n41.0,0.0,2.0,1\n", {"target": "y"},
+     "the first row of table.csv looks like data, not column names ('63.0', '1.0', '?', '0'); if the file "
+     "has no header row, set header: false and name its 4 columns with columns: [...]"),
+    ("a,b,a,y\n1,2,3,0\n4,5,6,1\n", {"target": "y"},
+     "the header of table.csv names column(s) 'a' more than once; rename them"),
+    ("x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n?,1\n", {"target": "y"},
+     "column 'x' is numeric but row 5 holds '?' (1 such value(s)); if it marks a missing value, add "
+     "na_values: ['?']"),
     ("x,y\n", {"target": "y"}, "has no data rows"),
     ("", {"target": "y"}, "is empty"),
     ("x,y\n1,0\ninf,1\n", {"target": "y"}, "column 'x' holds a non-finite number (inf) at row 1"),
@@ -107,8 +119,11 @@ def test_data_errors_name_the_problem(write_csv, text, options, message):
 def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(DataError, match="data file not found"):
         load_file(tmp_path / "nope.csv", target="y")
-    (tmp_path / "data.xlsx").write_text("x")
+    (tmp_path / "data.json").write_text("x")
     with pytest.raises(DataError, match="cannot tell the format"):
+        load_file(tmp_path / "data.json", target="y")
+    (tmp_path / "data.xlsx").write_text("not a workbook")
+    with pytest.raises(DataError, match="cannot read .*data.xlsx as excel"):
         load_file(tmp_path / "data.xlsx", target="y")
     with pytest.raises(DataError, match="needs `target`"):
         load_dataset(file=tmp_path / "data.csv")
