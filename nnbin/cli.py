@@ -91,6 +91,9 @@ def _train(args) -> None:
     print(f"\n{config.name}: {data['name']} ({data['rows']} rows, {data['features']} features, "
           f"{data['positives']} positive), {config.cv.folds}-fold CV x {config.cv.repeats} repeat(s), "
           f"{len(result.trials)} fits in {result.metadata['seconds']:.1f} s on {result.metadata['device']}")
+    held = result.metadata["validation_positives"]
+    spread = f"{held['min']}" if held["min"] == held["max"] else f"{held['min']}-{held['max']}"
+    print(f"Each validation fold holds {spread} positive row(s).")
     metrics = list(dict.fromkeys([config.rank_by, "roc_auc", "accuracy"]))
     metrics = [m for m in metrics if m in config.metrics]
     print(f"\nBest configuration of each family (ranked by {config.rank_by}; mean ± sd over folds):")

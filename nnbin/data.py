@@ -252,7 +252,9 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
     X = frame.drop(columns=[target, *drop])
     if X.shape[1] == 0:
         raise DataError(f"{name} has no feature columns besides the target '{target}'")
+    _refuse_dates(X)
     numeric, categorical_cols = _feature_types(X, set(categorical))
+    _warn_uninformative(X, categorical_cols, set(categorical))
     X = X.copy()
     for column in numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce").astype(float)
@@ -337,6 +339,50 @@ def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str],
             else:
                 categorical.append(column)
     return numeric, categorical
+
+
+_DATE_OR_TIME = re.compile(r"\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}:\d{2})")
+MANY_CATEGORIES = 50  # above this, one-hot encoding is warned about
+
+
+def _refuse_dates(X: pd.DataFrame) -> None:
+    """Dates and times are not numbers nor categories: refused, with the fix."""
+    for column in X.columns:
+        series = X[column]
+        if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+            example = series.dropna().iloc[0] if series.notna().any() else ""
+        elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            present = series.dropna().astype(str)
+            if present.empty or present.map(lambda v: bool(_DATE_OR_TIME.match(v))).mean() < 0.8:
+                continue
+            example = present.iloc[0]
+        else:
+            continue
+        raise DataError(f"column '{column}' holds dates or times (e.g. {str(example)!r}); nnbin needs numbers "
+                        f"or categories: convert it in your table (e.g. days since a reference date, "
+                        f"or the year), or leave it out with drop: [{column}]")
+
+
+def _warn_uninformative(X: pd.DataFrame, categorical: list[str], forced: set) -> None:
+    """Columns that are likely mistakes: constant, an id left in, a category per row or so."""
+    import warnings
+
+    from nnbin.errors import NnbinWarning
+
+    for column in X.columns:
+        distinct = X[column].nunique(dropna=True)
+        if distinct == 1:
+            warnings.warn(f"column '{column}' has the same value in every row: it carries no "
+                          f"information; consider drop: [{column}]", NnbinWarning, stacklevel=3)
+        elif column in categorical and column not in forced and len(X) >= 20 \
+                and distinct >= 0.9 * X[column].notna().sum():
+            warnings.warn(f"column '{column}' holds a different text in almost every row ({distinct} "
+                          f"values in {len(X)} rows): an id? leave it out with drop: [{column}]",
+                          NnbinWarning, stacklevel=3)
+        elif column in categorical and distinct > MANY_CATEGORIES:
+            warnings.warn(f"column '{column}' has {distinct} categories: one-hot encoding gives it "
+                          f"{distinct} inputs, most seen in few rows; group rare categories in your "
+                          f"table, or drop it", NnbinWarning, stacklevel=3)
 
 
 def _check_features(X: pd.DataFrame, numeric, categorical, missing: str):

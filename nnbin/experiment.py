@@ -21,6 +21,9 @@ from nnbin.results import summarize, trial_row, write_tables, write_text
 from nnbin.store import ResultsStore, data_fingerprint
 
 
+FEW_POSITIVES = 5  # validation folds with fewer positive rows than this give noisy scores
+
+
 @dataclass
 class ExperimentResult:
     """The per-trial table, the ranked summary and where they were written."""
@@ -185,6 +188,11 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     }
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
                               comparisons, metadata, out)
+    positives = [int(dataset.y[s.validation].sum()) for s in splits]
+    metadata["validation_positives"] = {"min": min(positives), "max": max(positives)}
+    if min(positives) < FEW_POSITIVES:
+        result.notes.append(f"the smallest validation fold holds only {min(positives)} positive row(s): "
+                            "fold scores such as ROC AUC are noisy; fewer folds (or repeats) help")
     incomplete = int((summary["failed"] > 0).sum())
     if incomplete:
         result.notes.append(f"{incomplete} configuration(s) diverged on some folds and rank after every "
