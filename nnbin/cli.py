@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="a saved model directory, e.g. results/compare_baselines/models/deep")
     predict.add_argument("--data", required=True, help="CSV, TSV or Parquet with the feature columns")
     predict.add_argument("--out", help="where to write the scored rows as CSV (default: standard output)")
+    predict.add_argument("--keep", nargs="+", action="extend", default=[], metavar="COLUMN",
+                         help="columns the model does not use to carry into the output (columns "
+                              "listed under drop:, such as an id, are carried without it)")
     predict.add_argument("--ignore-extra", action="store_true",
                          help="ignore columns the model does not use instead of refusing them")
     inspect = commands.add_parser("inspect", help="show a saved model's layers, coefficients, activations")
@@ -70,7 +73,7 @@ def _predict(args) -> None:
     from nnbin.predict import predict_file
 
     notes = []
-    scored = predict_file(args.model, args.data, args.ignore_extra, notes)
+    scored = predict_file(args.model, args.data, args.ignore_extra, notes, args.keep)
     for note in notes:
         print(f"nnbin: note: {note}", file=sys.stderr)
     if args.out:

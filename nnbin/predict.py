@@ -66,7 +66,7 @@ def _rows(index, limit: int = 10) -> str:
 
 
 def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
-                 notes: list | None = None) -> dict:
+                 notes: list | None = None, keep=()) -> dict:
     """The model's input tensors from raw columns (in any order); errors name columns and rows.
     Missing values are refused when the model was trained with `missing: error`; categories
     never seen in training are counted in `notes` (they encode as zeros)."""
@@ -78,11 +78,15 @@ def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
     if missing:
         raise DataError(f"the data lacks column(s) {', '.join(repr(m) for m in missing)} that the model "
                         f"needs (it uses: {', '.join(names)})")
-    known = {*names, info["target"], *info.get("dropped", [])}   # ids under drop: are carried along
+    absent = [c for c in keep if c not in frame.columns]
+    if absent:
+        raise DataError(f"--keep names column(s) {', '.join(repr(a) for a in absent)}, which the data "
+                        f"lacks (its columns: {', '.join(map(str, frame.columns))})")
+    known = {*names, info["target"], *info.get("dropped", []), *keep}   # carried along unchanged
     extra = [c for c in frame.columns if c not in known]
     if extra and not ignore_extra:
         raise DataError(f"unexpected column(s) {', '.join(repr(e) for e in extra)}: the model does not "
-                        "use them; drop them or pass --ignore-extra")
+                        "use them; carry them into the output with --keep, or pass --ignore-extra")
     if info.get("missing") == "error":
         blank = frame[names].isna()
         if blank.any().any():
@@ -113,12 +117,13 @@ def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
 
 
 def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
-                  notes: list | None = None) -> pd.DataFrame:
+                  notes: list | None = None, keep=()) -> pd.DataFrame:
     """The rows with `probability` (of the positive class) and `prediction` (a class value).
     notes: collects what the caller should tell the user (unseen categories, unscored rows)."""
     notes = [] if notes is None else notes
     model, info = load(directory)
-    probability = np.asarray(model(model_inputs(frame, info, ignore_extra, notes), training=False)).ravel()
+    inputs = model_inputs(frame, info, ignore_extra, notes, keep)
+    probability = np.asarray(model(inputs, training=False)).ravel()
     result = frame.copy()
     result["probability"] = probability
     labels = prediction_labels(info["classes"])
@@ -140,7 +145,8 @@ def prediction_labels(classes: dict) -> dict:
     return {0: 0, 1: 1}
 
 
-def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None) -> pd.DataFrame:
+def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None,
+                 keep=()) -> pd.DataFrame:
     """Score a CSV / TSV / Parquet file, read as the model's training data was."""
     _, info = load(directory)
-    return predict_frame(directory, read_rows(path, info), ignore_extra, notes)
+    return predict_frame(directory, read_rows(path, info), ignore_extra, notes, keep)

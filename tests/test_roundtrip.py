@@ -155,8 +155,12 @@ def test_an_id_column_listed_under_drop_is_carried_into_the_scored_rows(tmp_path
     new = frame.drop(columns="outcome").sample(frac=1, axis=1, random_state=0)
     scored = predict_frame(result.models[0], new)
     assert scored["patient"].tolist() == frame["patient"].tolist()
-    with pytest.raises(Exception, match="unexpected column\\(s\\) 'shoe'"):
+    with pytest.raises(Exception, match="unexpected column\\(s\\) 'shoe': the model does not use them; "
+                                        "carry them into the output with --keep"):
         predict_frame(result.models[0], new.assign(shoe=1))
+    kept = predict_frame(result.models[0], new.assign(shoe=1), keep=["shoe"])
+    np.testing.assert_array_equal(kept["probability"], scored["probability"])
+    assert (kept["shoe"] == 1).all()
 
 
 def test_a_model_trained_with_missing_error_refuses_missing_values(tmp_path):
