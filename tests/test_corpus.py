@@ -95,8 +95,8 @@ def corpus(tmp_path_factory):
         config = {"name": name, "dataset": {"file": str(path), **dataset}, "cv": {"folds": 3, "seed": 1},
                   "models": [{"name": "logistic", "params": {"epochs": 30, "learning_rate": 0.05}},
                              {"name": "shallow", "params": {"hidden": [4], "activation": "tanh",
-                                                            "optimizer": "adamw", "epochs": 8,
-                                                            "learning_rate": 0.02}}]}
+                                                            "optimizer": "adamw", "epochs": 4,
+                                                            "learning_rate": 0.05}}]}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NnbinWarning)
             result = run_experiment(config, progress=False, output_dir=folder / name, report=False)

@@ -57,6 +57,11 @@ def test_a_headerless_uci_file_runs_from_the_config_and_predict_reads_its_kind(t
                   str(tmp_path / "processed.data"), "--out", str(tmp_path / "all.csv")])
     assert whole == 0
     np.testing.assert_allclose(pd.read_csv(tmp_path / "all.csv")["probability"][:8], scored["probability"])
+    named = pd.DataFrame([r[:-1] for r in rows[:8]], columns=COLUMNS[:-1]).replace("?", "")
+    named.to_csv(tmp_path / "named.csv", index=False)                 # any CSV with named columns
+    assert main(["predict", "--model", str(out / "models" / "logistic"), "--data", str(tmp_path / "named.csv"),
+                 "--out", str(tmp_path / "named_scored.csv")]) == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "named_scored.csv")["probability"], scored["probability"])
 
 
 def test_european_latin1_file_with_comments_and_semicolons(tmp_path):
@@ -68,6 +73,12 @@ def test_european_latin1_file_with_comments_and_semicolons(tmp_path):
     assert sorted(data.X["ort"].unique()) == ["Köln", "München"]
     with pytest.raises(DataError, match="is not utf-8 text .*set encoding: \\(e.g. latin-1"):
         load_file(tmp_path / "t.csv", target="y", options=ReadOptions(sep=";", comment="#"))
+
+
+def test_whitespace_separated_file_with_a_regular_expression(tmp_path):
+    (tmp_path / "t.txt").write_text("a   b  y\n1.0  2   0\n3.5 4 1\n 5   6  0\n7 8.25 1\n")
+    data = load_file(tmp_path / "t.txt", target="y", options=ReadOptions(sep=r"\s+"))
+    assert data.X.to_dict("list") == {"a": [1.0, 3.5, 5.0, 7.0], "b": [2.0, 4.0, 6.0, 8.25]}
 
 
 def test_excel_sheet_by_name(tmp_path):
