@@ -185,30 +185,31 @@ def read_table(path, file_format: str | None = None, text_columns=(), options=No
     """Read CSV, TSV, Parquet or Excel (by extension or `file_format`) with pandas' reading
     options (`nnbin.reading.ReadOptions`); a UTF-8 BOM is stripped.
     text_columns: columns read as text as they are written ('07' stays '07'), blanks missing."""
+    from nnbin.reading import read_table as read
+
+    return read(path, _options(path, file_format, options, text_columns))
+
+
+def _options(path, file_format, options, text_columns=()):
+    """The reading options, with the format settled (given, or from the extension)."""
     from dataclasses import replace
 
     from nnbin.reading import ReadOptions
-    from nnbin.reading import read_table as read
 
-    options = options or ReadOptions()
-    if file_format:
-        options = replace(options, format=file_format)
-    return read(path, replace(options, text_columns=tuple(text_columns)))
+    options = replace(options or ReadOptions(), text_columns=tuple(text_columns))
+    return replace(options, format=file_format or options.kind(Path(path)))
 
 
 def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
               missing: str = "impute", file_format: str | None = None, options=None) -> Dataset:
-    """Load a table from disk with reading `options` (nnbin.reading.ReadOptions); see
-    `from_frame` for the others."""
-    from nnbin.reading import ReadOptions
+    """Load a table from disk with reading `options` (nnbin.reading.ReadOptions, recorded in
+    the Dataset); see `from_frame` for the others."""
+    from nnbin.reading import read_table as read
 
-    options = options or ReadOptions()
-    frame = read_table(path, file_format, text_columns=categorical, options=options)
-    dataset = from_frame(frame, target=target, positive_class=positive_class, drop=drop,
+    options = _options(path, file_format, options, categorical)
+    dataset = from_frame(read(path, options), target=target, positive_class=positive_class, drop=drop,
                          categorical=categorical, missing=missing, name=Path(path).name)
-    dataset.reading = options.recorded() | ({"format": file_format} if file_format else {})
-    if not dataset.reading["format"]:
-        dataset.reading["format"] = options.kind(Path(path))
+    dataset.reading = options.recorded()
     return dataset
 
 
