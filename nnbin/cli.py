@@ -51,13 +51,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _inspect(args) -> None:
     from nnbin.inspect import inspect_model
-    from nnbin.predict import load, read_rows
+    from nnbin.predict import read_info, read_rows
 
     try:
         layers = [int(n) for n in args.layers.split(",")] if args.layers else None
     except ValueError:
         raise NnbinError(f"--layers takes layer numbers such as 1,2, got {args.layers!r}") from None
-    frame = read_rows(args.data, load(args.model)[1]) if args.data else None
+    frame = read_rows(args.data, read_info(args.model)) if args.data else None
     result = inspect_model(args.model, frame, layers, args.out)
     print(result["description"])
     if result["coefficients"] is not None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -14,12 +13,18 @@ from nnbin.errors import DataError
 from nnbin.export import INFO_FILE, MODEL_FILE
 
 
-def load(directory) -> tuple:
-    """(keras model, info) from a directory written by the refit step."""
+def read_info(directory) -> dict:
+    """model.json of a directory written by the refit step (without loading the model)."""
     directory = Path(directory)
     if not (directory / MODEL_FILE).is_file() or not (directory / INFO_FILE).is_file():
         raise DataError(f"{directory} holds no saved model ({MODEL_FILE} and {INFO_FILE}); give a "
                         "directory under results/<name>/models/")
+    return json.loads((directory / INFO_FILE).read_text())
+
+
+def load(directory) -> tuple:
+    """(keras model, info) from a directory written by the refit step."""
+    info = read_info(directory)
     from nnbin.device import quiet_native_stderr
 
     with quiet_native_stderr():  # TensorFlow's C++ start-up logs
@@ -27,8 +32,8 @@ def load(directory) -> tuple:
 
     with warnings.catch_warnings():  # inputs keyed by column name, not by Keras-safe input name
         warnings.simplefilter("ignore", UserWarning)
-        model = keras.models.load_model(directory / MODEL_FILE)
-    return model, json.loads((directory / INFO_FILE).read_text())
+        model = keras.models.load_model(Path(directory) / MODEL_FILE)
+    return model, info
 
 
 def categorical_columns(info: dict) -> list[str]:
@@ -148,5 +153,4 @@ def prediction_labels(classes: dict) -> dict:
 def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None,
                  keep=()) -> pd.DataFrame:
     """Score a CSV / TSV / Parquet file, read as the model's training data was."""
-    _, info = load(directory)
-    return predict_frame(directory, read_rows(path, info), ignore_extra, notes, keep)
+    return predict_frame(directory, read_rows(path, read_info(directory)), ignore_extra, notes, keep)

@@ -58,7 +58,7 @@ def read_table(path, options: ReadOptions = ReadOptions()) -> pd.DataFrame:
         elif kind == "excel":
             frame = _read_excel(path, options)
         else:
-            frame = _read_text(path, kind, options)
+            frame = _read_text(path, options)
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -94,15 +94,12 @@ def first_row(path, options: ReadOptions = ReadOptions()) -> list[str]:
     return [str(c).strip() for c in row.iloc[0]] if len(row) else []
 
 
-def _read_text(path: Path, kind: str, options: ReadOptions) -> pd.DataFrame:
-    common = _text_options(path, options)
-    raw_names = first_row(path, options)
-    names = _column_names(path, raw_names, options)
+def _read_text(path: Path, options: ReadOptions) -> pd.DataFrame:
+    names = _column_names(path, first_row(path, options), options)
     text = {i: str for i, name in enumerate(names) if name in options.text_columns}
-    frame = pd.read_csv(path, header=0 if options.header else None, names=names,
-                        na_values=list(options.na_values) or None, decimal=options.decimal,
-                        dtype=text or None, **common)
-    return frame
+    return pd.read_csv(path, header=0 if options.header else None, names=names,
+                       na_values=list(options.na_values) or None, decimal=options.decimal,
+                       dtype=text or None, **_text_options(path, options))
 
 
 def _read_excel(path: Path, options: ReadOptions) -> pd.DataFrame:
