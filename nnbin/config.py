@@ -284,6 +284,7 @@ class ExperimentConfig(Strict):
     device: Literal["auto", "cpu", "gpu"] = "auto"
     deterministic: bool = False
     tensorboard: bool = False
+    predictions: Literal["none", "csv", "parquet"] = "none"
     refit: Literal["families", "best", "none"] = "families"
     engine: Literal["fused", "keras"] = "fused"
     output_dir: Optional[str] = None

@@ -17,7 +17,7 @@ from nnbin.config import ExperimentConfig, config_from_dict, load_config
 from nnbin.cv import hold_out, make_inner_splits, make_splits, make_trials, select_outer_trials
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
-from nnbin.results import summarize, trial_row, write_tables, write_text
+from nnbin.results import summarize, trial_row, write_predictions, write_tables, write_text
 from nnbin.store import ResultsStore, data_fingerprint
 
 
@@ -51,6 +51,14 @@ def check_writable(output_dir: Path) -> None:
     except OSError as exc:
         raise ConfigError(f"output_dir '{output_dir}' cannot be written ({exc.strerror or exc}); "
                           "choose another with --output-dir or output_dir:") from None
+
+
+def _check_parquet() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ConfigError("predictions: parquet needs pyarrow (pip install pyarrow); "
+                          "or set predictions: csv") from None
 
 
 def versions() -> dict:
@@ -91,6 +99,15 @@ class _Trainer:
         self.done: dict = {}
         self.trained = 0
 
+    def _save(self, records: list[dict]) -> None:
+        """Store a batch of finished trials durably (one write and fsync per batch)."""
+        if records and self.store is not None:
+            self.store.append_many(records)
+        for record in records:
+            self.done[record["row"]["trial_id"]] = record
+        self.trained += len(records)
+        self.bar.update(len(records))
+
     def run(self, trials: list) -> list[dict]:
         """Records of the given trials, in their order (not the order they finished in)."""
         todo = []
@@ -100,18 +117,20 @@ class _Trainer:
                 self.bar.update()
             else:
                 todo.append(trial)
-        for result in self.engine(todo, self.folds):
-            trial = result.trial
-            record = {"row": trial_row(result, self.dataset.y[trial.split.validation],
-                                       self.config.metrics, self.config.threshold),
-                      "history": _history_rows(trial, result.history),
-                      "predictions": [float(p) for p in result.y_prob]}  # float32 values, exactly
-            if self.store is not None:
-                self.store.append(record)
-            self.done[trial.id] = record
-            self.trained += 1
-            self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
-            self.bar.update()
+        pending = []
+        try:
+            for result in self.engine(todo, self.folds):
+                trial = result.trial
+                pending.append({"row": trial_row(result, self.dataset.y[trial.split.validation],
+                                                 self.config.metrics, self.config.threshold),
+                                "history": _history_rows(trial, result.history),
+                                "predictions": result.y_prob.astype(np.float32)})  # exact float32
+                self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
+                if result.batch_end:
+                    self._save(pending)
+                    pending = []
+        finally:
+            self._save(pending)  # an interrupt between results keeps what finished
         return [self.done[t.id] for t in trials]
 
 
@@ -143,6 +162,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     inner_trials = make_trials(config, inner_splits) if cv.nested else []
     if out is not None:
         check_writable(out)
+        if config.predictions == "parquet":
+            _check_parquet()
 
     from nnbin.device import configure_device
 
@@ -209,7 +230,9 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
                                 "procedure; run again with cv.nested: false to refit and save models")
         metadata["notes"] = result.notes
         write_tables(out, {"trials": trials_table, "summary": result.summary, "history": history_table,
-                           "predictions": predictions, **tables}, metadata)
+                           **tables}, metadata)
+        if config.predictions != "none":
+            write_predictions(out, predictions, config.predictions)
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         if config.tensorboard:
             from nnbin.tblog import write_tensorboard
@@ -223,12 +246,23 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
 
 
 def prediction_table(trials, records: list[dict], y) -> pd.DataFrame:
-    """Validation-fold probabilities: one row per (trial, validation row)."""
-    frames = []
-    for trial, record in zip(trials, records):
-        rows = trial.split.validation
-        frames.append(pd.DataFrame({
-            "trial_id": trial.id, "family": trial.family, "config": trial.label,
-            "repeat": trial.split.repeat, "fold": trial.split.fold, "row": rows,
-            "y_true": y[rows], "y_prob": np.asarray(record["predictions"], dtype=float)}))
-    return pd.concat(frames, ignore_index=True)
+    """Validation-fold probabilities: one row per (trial, validation row). Compact: the text
+    columns are categorical, probabilities float32 (as trained), rows int32."""
+    rows = [t.split.validation for t in trials]
+    counts = [len(r) for r in rows]
+    repeat = lambda values, dtype: np.repeat(np.asarray(values, dtype=dtype), counts)  # noqa: E731
+    trial_of_row = np.repeat(np.arange(len(trials)), counts)
+
+    def text(values):  # one category per distinct value, in order of appearance
+        per_trial, categories = pd.factorize(pd.Series(values, dtype=object))
+        return pd.Categorical.from_codes(per_trial[trial_of_row], categories)
+
+    all_rows = np.concatenate(rows).astype(np.int32) if trials else np.zeros(0, np.int32)
+    return pd.DataFrame({
+        "trial_id": text([t.id for t in trials]), "family": text([t.family for t in trials]),
+        "config": text([t.label for t in trials]),
+        "repeat": repeat([t.split.repeat for t in trials], np.int16),
+        "fold": repeat([t.split.fold for t in trials], np.int16), "row": all_rows,
+        "y_true": np.asarray(y)[all_rows].astype(np.int8),
+        "y_prob": (np.concatenate([np.asarray(r["predictions"], np.float32) for r in records])
+                   if records else np.zeros(0, np.float32))})

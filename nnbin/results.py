@@ -128,6 +128,18 @@ def write_tables(output_dir: Path, tables: dict[str, pd.DataFrame], metadata: di
     return written
 
 
+def write_predictions(output_dir: Path, predictions: pd.DataFrame, kind: str) -> Path:
+    """The table of every validation probability, as predictions.csv or predictions.parquet
+    (config `predictions:`; the results store keeps them compactly either way)."""
+    path = output_dir / f"predictions.{kind}"
+    if kind == "csv":  # float32 written as the float64 it equals: read back exactly
+        exact = predictions.assign(y_prob=predictions["y_prob"].astype(np.float64))
+        _atomic_write(path, lambda tmp: exact.to_csv(tmp, index=False))
+    else:
+        _atomic_write(path, lambda tmp: predictions.to_parquet(tmp, index=False))
+    return path
+
+
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
     _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -1,6 +1,9 @@
-"""The append-only results store: each finished trial is one JSON line, flushed and fsynced
-before the next trial starts, so a crash loses at most the trial being trained and a rerun
-resumes where the last one stopped."""
+"""The append-only results store: each finished trial is one JSON line (settings, scores,
+history) and its validation probabilities are float32 values appended to one binary file
+(4 bytes per prediction; the line holds their offset and count). A batch of finished trials
+is written probabilities first, then lines, each flushed and fsynced before training goes
+on, so a crash loses at most the batch being trained and a rerun resumes where the last
+one stopped."""
 from __future__ import annotations
 
 import hashlib
@@ -10,6 +13,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from nnbin.errors import ConfigError, NnbinWarning
 from nnbin.results import write_bytes, write_text
 
@@ -18,11 +23,13 @@ class StoreWarning(NnbinWarning):
     """Something in the results store needed repair; the message says what."""
 
 RECORDS = "trials.jsonl"
+PREDICTIONS = "predictions.f32"   # little-endian float32, appended
 DAMAGED = "trials.damaged.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
-NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit")
+NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit", "predictions")
+FLOAT32 = np.dtype("<f4")
 
 
 def fingerprint(config: dict) -> str:
@@ -57,7 +64,9 @@ class ResultsStore:
         self.config = config
         self.data = data
         self.path = self.dir / RECORDS
+        self.predictions = self.dir / PREDICTIONS
         self.stamp = self.dir / STAMP
+        self._end = 0  # values in the predictions file that records refer to
 
     def open(self, fresh: bool = False) -> dict[str, dict]:
         """Check the directory belongs to this config; return finished records by trial id.
@@ -84,7 +93,7 @@ class ResultsStore:
                 raise ConfigError(
                     f"output_dir '{self.dir}' holds results of this config on other data: {what}; "
                     "use another --output-dir, or --fresh to set the old results aside and start again")
-        elif any((self.dir / name).exists() for name in (RECORDS, *TABLES)):
+        elif any((self.dir / name).exists() for name in (RECORDS, PREDICTIONS, *TABLES)):
             raise ConfigError(
                 f"output_dir '{self.dir}' holds results nnbin cannot resume (no {STAMP}); use "
                 "another --output-dir, or --fresh to set them aside (into previous/)")
@@ -103,20 +112,28 @@ class ResultsStore:
                 item.replace(previous / item.name)
 
     def _read(self) -> dict[str, dict]:
-        """Complete lines only: a last line torn by a crash is cut off so appends stay clean.
-        A damaged line elsewhere is moved to trials.damaged.jsonl, with a warning: its trial is
-        trained again."""
+        """Complete lines only: a last line torn by a crash is cut off so appends stay clean, and
+        so are probabilities no line refers to. A damaged line elsewhere (or one whose
+        probabilities are missing) is moved to trials.damaged.jsonl, with a warning: its trial
+        is trained again. Each record's "predictions" is returned as a float32 array."""
+        values = (np.fromfile(self.predictions, dtype=FLOAT32) if self.predictions.exists()
+                  else np.zeros(0, FLOAT32))
         if not self.path.exists():
+            self._cut_predictions(0, len(values))
             return {}
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1
-        records, good, damaged = {}, [], []
+        records, good, damaged, used = {}, [], [], 0
         for line in data[:end].splitlines():
             try:
                 record = json.loads(line)
+                where = record["predictions"]
+                record["predictions"] = _predictions(where, values)
                 records[record["row"]["trial_id"]] = record
                 good.append(line)
-            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+                if isinstance(where, dict):
+                    used = max(used, int(where["offset"]) + int(where["count"]))
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
                 damaged.append(line)
         if damaged:
             with open(self.dir / DAMAGED, "ab") as handle:
@@ -127,15 +144,47 @@ class ResultsStore:
         elif end < len(data):
             with open(self.path, "r+b") as handle:
                 handle.truncate(end)
+        self._cut_predictions(used, len(values))
         return records
+
+    def _cut_predictions(self, used: int, stored: int) -> None:
+        """Drop probabilities after the last ones a record refers to (a torn batch)."""
+        self._end = used
+        if stored > used:
+            with open(self.predictions, "r+b") as handle:
+                handle.truncate(used * FLOAT32.itemsize)
 
     def append(self, record: dict) -> None:
         """Write one finished trial durably before the next one starts."""
-        line = json.dumps(record, default=_plain) + "\n"
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
+        self.append_many([record])
+
+    def append_many(self, records: list[dict]) -> None:
+        """Write finished trials durably: their probabilities, then their lines."""
+        arrays = [np.asarray(r["predictions"], dtype=FLOAT32) for r in records]
+        with open(self.predictions, "ab") as handle:
+            handle.write(b"".join(a.tobytes() for a in arrays))
             handle.flush()
             os.fsync(handle.fileno())
+        lines = []
+        for record, values in zip(records, arrays):
+            where = {"offset": self._end, "count": len(values)}
+            self._end += len(values)
+            lines.append(json.dumps({**record, "predictions": where}, default=_plain) + "\n")
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write("".join(lines))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _predictions(stored, values: np.ndarray) -> np.ndarray:
+    """A record's probabilities: {"offset", "count"} into the predictions file (or, from older
+    stores, the list itself)."""
+    if isinstance(stored, list):
+        return np.asarray(stored, dtype=np.float32)
+    offset, count = int(stored["offset"]), int(stored["count"])
+    if offset < 0 or count < 0 or offset + count > len(values):
+        raise ValueError("probabilities missing from the predictions file")
+    return values[offset:offset + count].copy()
 
 
 def _plain(value):

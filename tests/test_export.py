@@ -107,7 +107,8 @@ def test_missing_model_directory(tmp_path, capsys):
 
 
 def test_held_out_test_set_is_kept_out_of_cross_validation(tmp_path):
-    config = {**PATIENTS, "cv": {"folds": 3, "test_size": 0.25}, "models": PATIENTS["models"][:1]}
+    config = {**PATIENTS, "cv": {"folds": 3, "test_size": 0.25}, "models": PATIENTS["models"][:1],
+              "predictions": "csv"}
     result = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
     validated = set(pd.read_csv(tmp_path / "predictions.csv")["row"])
     assert len(validated) == 225 and len(result.dataset.y) == 300  # 75 rows held out

@@ -13,6 +13,7 @@ SHORT = {
     "name": "short",
     "dataset": {"name": "iris_binary"},
     "cv": {"folds": 3},
+    "predictions": "csv",
     "models": [
         {"name": "logistic", "params": {"epochs": 3, "learning_rate": 0.05}},
         {"name": "net", "params": {"epochs": 3, "patience": 1},

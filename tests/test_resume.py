@@ -97,7 +97,7 @@ def test_changed_config_is_refused_and_fresh_sets_old_results_aside(tmp_path):
 def test_neutral_keys_do_not_block_resuming(tmp_path):
     store = ResultsStore(tmp_path, {"name": "a", "cv": {"folds": 3}})
     store.open()
-    store.append({"row": {"trial_id": "x", "roc_auc": float("nan")}, "history": []})
+    store.append({"row": {"trial_id": "x", "roc_auc": float("nan")}, "history": [], "predictions": [0.25]})
     renamed = ResultsStore(tmp_path, {"name": "b", "cv": {"folds": 3}, "device": "cpu"}).open()
     assert list(renamed) == ["x"] and np.isnan(renamed["x"]["row"]["roc_auc"])
 

@@ -202,7 +202,8 @@ def test_changed_data_is_refused_on_resume(tmp_path, capsys):
 def test_stored_predictions_reproduce_every_metric_exactly(tmp_path):
     result = run_experiment({"dataset": {"name": "breast_cancer"}, "cv": {"folds": 3},
                              "models": [{"name": "shallow", "params": {"hidden": [8], "epochs": 40,
-                                                                       "learning_rate": 0.05}}]},
+                                                                       "learning_rate": 0.05}}],
+                             "predictions": "csv"},
                             progress=False, output_dir=tmp_path, report=False)
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     trials = pd.read_csv(tmp_path / "trials.csv").set_index("trial_id")

@@ -1,5 +1,9 @@
-"""Per-fold arrays shared by every trial on the same fold: preprocessing fitted on the
-training fold only, and the inner early-stopping split carved from the training fold."""
+"""Per-fold data shared by every trial on the same fold: preprocessing fitted on the training
+fold only, and the inner early-stopping split carved from the training fold.
+
+Two forms: `FoldCache.get` gives a fold's preprocessed arrays (the keras engine: one trial at
+a time); `FoldCache.rows` gives row indices into the table encoded once and the fold's
+per-column affine map of it (the fused engine: memory does not grow with folds or trials)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +13,7 @@ from sklearn.model_selection import train_test_split
 
 from nnbin.cv import Trial
 from nnbin.data import Dataset
+from nnbin.preprocess import EncodedTable, encode_table, fold_affine
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,19 @@ class FoldArrays:
     X_stop: np.ndarray | None    # inner split watched by early stopping (None without it)
     y_stop: np.ndarray | None
     X_val: np.ndarray            # the fold being scored
+
+
+@dataclass(frozen=True)
+class FoldRows:
+    """A fold as row indices into the encoded table, and the fold's preprocessing as
+    `where(isnan(v), fill, v * scale + shift)` of encoded rows v."""
+
+    fit: np.ndarray              # rows the weights are fitted on (int64)
+    stop: np.ndarray             # inner split watched by early stopping (empty without it)
+    validation: np.ndarray       # the fold being scored
+    scale: np.ndarray            # (m,) float32
+    shift: np.ndarray
+    fill: np.ndarray
 
 
 def _fit_fold(trial: Trial, dataset: Dataset):
@@ -43,13 +61,43 @@ class FoldCache:
         self.dataset, self.inner_fraction = dataset, inner_fraction
         self._prepared: dict = {}
         self._arrays: dict = {}
+        self._fitted: dict = {}
+        self._rows: dict = {}
+        self._table: EncodedTable | None = None
+        self.engine_state: dict = {}  # what an engine keeps for this data (the table as tensors)
+
+    def table(self) -> EncodedTable:
+        """The whole table, encoded once."""
+        if self._table is None:
+            d = self.dataset
+            self._table = encode_table(d.X, d.numeric, d.categorical, d.categories())
+        return self._table
+
+    def rows(self, trial: Trial) -> FoldRows:
+        """The trial's fold as row indices and a per-column affine map of `table()`; the same
+        rows and (within float32 rounding) the same values as `get`."""
+        key = self.key(trial)
+        if key not in self._rows:
+            train, validation = trial.split.train, trial.split.validation
+            fit, stop = np.asarray(train), np.asarray(train)[:0]
+            if trial.hyper.patience:  # the same partition as `get` makes of the arrays
+                fit, stop = train_test_split(train, test_size=self.inner_fraction,
+                                             stratify=self.dataset.y[train], random_state=trial.seed)
+            scale, shift, fill = fold_affine(self.preprocessor(trial), self.table())
+            self._rows[key] = FoldRows(fit, stop, np.asarray(validation), scale, shift, fill)
+        return self._rows[key]
+
+    @staticmethod
+    def key(trial: Trial) -> tuple:
+        """Trials with the same key train on the same rows."""
+        return (*trial.split.key, bool(trial.hyper.patience), trial.seed)
 
     def get(self, trial: Trial) -> FoldArrays:
-        fold_key = trial.split.key
-        key = (*fold_key, bool(trial.hyper.patience), trial.seed)
+        fold_key, key = trial.split.key, self.key(trial)
         if key not in self._arrays:
             if fold_key not in self._prepared:
                 self._prepared[fold_key] = _fit_fold(trial, self.dataset)
+                self._fitted[fold_key] = self._prepared[fold_key][0]
             _, X_train, y_train, X_val = self._prepared[fold_key]
             if trial.hyper.patience:
                 X_fit, X_stop, y_fit, y_stop = train_test_split(
@@ -62,6 +110,7 @@ class FoldCache:
 
     def preprocessor(self, trial: Trial):
         """The preprocessor fitted on the trial's training rows (fitted once per fold)."""
-        if trial.split.key not in self._prepared:
-            self._prepared[trial.split.key] = _fit_fold(trial, self.dataset)
-        return self._prepared[trial.split.key][0]
+        key = trial.split.key
+        if key not in self._fitted:
+            self._fitted[key] = self.dataset.preprocessor().fit(self.dataset.X.iloc[trial.split.train])
+        return self._fitted[key]

@@ -23,13 +23,14 @@ import tensorflow as tf
 
 from nnbin.builders import build_model, initial_weights
 from nnbin.cv import Trial
-from nnbin.engines.folds import FoldArrays, FoldCache
+from nnbin.engines.folds import FoldCache, FoldRows
 from nnbin.engines.keras_engine import TrialResult, balanced_class_weight, train_trials as keras_trials
 
 FUSED_OPTIMIZERS = ("sgd", "rmsprop", "adam")
 ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
 MAX_GROUP = 256       # models per stack; larger groups are split
 LOSS_CHUNK = 64       # rows per chunk of the early-stopping loss (see StackedMLP._loss_graph)
+PREDICT_CHUNK = 1024  # validation rows scored per step: memory O(models x chunk), not x rows
 STACKS_PER_CALL = 8   # stacks compiled and trained together: each call costs ~0.5 s more; progress per call
 
 
@@ -86,11 +87,11 @@ def seed_hashes(seeds) -> np.ndarray:
     return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()
 
 
-def _pad(arrays: list, fill=0.0, multiple: int = 1) -> np.ndarray:
-    """Stack arrays of different lengths along a new first axis, padding with `fill` to the
-    longest length rounded up to a multiple of `multiple`."""
-    longest = -(-max(len(a) for a in arrays) // multiple) * multiple
-    out = np.full((len(arrays), longest, *arrays[0].shape[1:]), fill, dtype=np.float32)
+def _pad(arrays: list, fill=0, multiple: int = 1, dtype=np.int64) -> np.ndarray:
+    """Stack 1-d arrays of different lengths as rows of a matrix, padding with `fill` to the
+    longest length rounded up to a multiple of `multiple` (at least one multiple)."""
+    longest = max(-(-max(len(a) for a in arrays) // multiple) * multiple, multiple)
+    out = np.full((len(arrays), longest), fill, dtype=dtype)
     for k, a in enumerate(arrays):
         out[k, :len(a)] = a
     return out
@@ -117,38 +118,39 @@ def _per_model(values, like: tf.Tensor) -> tf.Tensor:
 
 @dataclass
 class StackedFit:
-    """Everything one group needs, as stacked arrays with a leading model axis."""
+    """What one stack trains on: row indices into the table encoded once (FoldCache.table),
+    per row set (a fold, with or without its early-stopping split), and each model's set.
+    Memory: O(sets x rows) integers, never a copy of the table per model."""
 
     trials: list
-    X_fit: np.ndarray      # (K, n, m)
-    y_fit: np.ndarray      # (K, n)
-    n_fit: np.ndarray      # (K,) rows per model
-    X_stop: np.ndarray     # (K, s, m), zero rows when a model does not stop early
-    y_stop: np.ndarray
-    n_stop: np.ndarray
-    X_val: np.ndarray      # (K, v, m)
-    n_val: np.ndarray
+    sets: list[FoldRows]
+    set_of_model: np.ndarray  # (K,) index into sets
 
     @classmethod
-    def build(cls, trials: list, folds: list[FoldArrays]) -> "StackedFit":
-        m = folds[0].X_fit.shape[1]
-        empty_X, empty_y = np.zeros((1, m), np.float32), np.zeros(1, np.float32)
-        stop_X = [f.X_stop if f.X_stop is not None else empty_X for f in folds]
-        stop_y = [f.y_stop if f.y_stop is not None else empty_y for f in folds]
-        return cls(
-            trials,
-            _pad([f.X_fit for f in folds]), _pad([f.y_fit for f in folds]),
-            np.array([len(f.y_fit) for f in folds]),
-            _pad(stop_X, multiple=LOSS_CHUNK), _pad(stop_y, multiple=LOSS_CHUNK),
-            np.array([0 if f.X_stop is None else len(f.y_stop) for f in folds]),
-            _pad([f.X_val for f in folds]), np.array([len(f.X_val) for f in folds]),
-        )
+    def build(cls, trials: list, folds: FoldCache) -> "StackedFit":
+        keys, sets, set_of_model = {}, [], []
+        for trial in trials:
+            key = folds.key(trial)
+            if key not in keys:
+                keys[key] = len(sets)
+                sets.append(folds.rows(trial))
+            set_of_model.append(keys[key])
+        return cls(trials, sets, np.array(set_of_model))
+
+    def n(self, part: str) -> np.ndarray:
+        """(K,) each model's number of rows in `part` ('fit', 'stop' or 'validation')."""
+        return np.array([len(getattr(self.sets[s], part)) for s in self.set_of_model])
+
+    def set_seeds(self) -> np.ndarray:
+        """Each set's trial seed (the same for every trial of a set: it is in the set's key)."""
+        first = {s: t.seed for t, s in zip(reversed(self.trials), reversed(self.set_of_model))}
+        return np.array([first[s] for s in range(len(self.sets))])
 
 
 class StackedMLP:
     """K multilayer perceptrons of one architecture, trained together."""
 
-    def __init__(self, trials: list, n_features: int):
+    def __init__(self, trials: list, n_features: int, has_missing: bool = False):
         first = trials[0].hyper
         spec = first.spec()
         self.trials = trials
@@ -171,6 +173,7 @@ class StackedMLP:
         self.uses_l2 = bool(self.l2.any())
         self.uses_momentum = bool(self.momentum.any())
         self.uses_class_weight = any(t.hyper.class_weight for t in trials)
+        self.has_missing = has_missing  # NaN in the encoded table: filled per fold
         self._unit_offsets = [  # element index within one step's (B, u) dropout mask
             tf.reshape(tf.cast(tf.range(self.batch_size * u), tf.uint32), (self.batch_size, u))[None]
             for u in spec.hidden]
@@ -194,26 +197,54 @@ class StackedMLP:
         kernels = params[0::2]
         return l2 * tf.add_n([ordered_sum(tf.reshape(tf.square(W), [W.shape[0], -1])) for W in kernels])
 
-    def _loss_graph(self, params, X, y, n, l2):
-        """Mean binary cross-entropy over each model's first n rows, plus its L2 penalty: (K,).
+    def _features(self, data, rows):
+        """Encoded table rows (U, r) of each row set -> each model's preprocessed rows (K, r, m):
+        the set's fold preprocessing applied to rows gathered from the one shared table."""
+        x = tf.gather(data["table"], rows)
+        v = x * data["scale"][:, None, :] + data["shift"][:, None, :]
+        if self.has_missing:
+            v = tf.where(tf.math.is_nan(x), data["fill"][:, None, :], v)
+        return tf.gather(v, data["set_of_model"])
 
-        Summed chunk by chunk (LOSS_CHUNK rows, X padded to whole chunks), in order: a model's
-        sum is the same however far the stack pads X for its other models (trailing chunks add
-        exact zeros), so it does not depend on which trials share the stack."""
-        chunks = X.shape[1] // LOSS_CHUNK
+    def _labels(self, data, rows):
+        """Row sets' rows (U, r) -> each model's labels (K, r)."""
+        return tf.gather(tf.gather(data["y"], rows), data["set_of_model"])
+
+    def _loss_graph(self, params, data, l2):
+        """Mean binary cross-entropy over each model's early-stopping rows, plus its L2
+        penalty: (K,).
+
+        Summed chunk by chunk (LOSS_CHUNK rows, the rows padded to whole chunks), in order: a
+        model's sum is the same however far the stack pads the rows for its other models
+        (trailing chunks add exact zeros), so it does not depend on which trials share the stack."""
+        n = data["n_stop"]
+        chunks = data["stop_rows"].shape[1] // LOSS_CHUNK
+        stop_rows = tf.reshape(data["stop_rows"], [-1, chunks, LOSS_CHUNK])
 
         def add_chunk(c, total):
-            start = c * LOSS_CHUNK
-            rows = start + tf.range(LOSS_CHUNK)
-            mask = tf.cast(rows[None, :] < n[:, None], tf.float32)
-            logits = self._logits(params, X[:, start:start + LOSS_CHUNK])
-            bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y[:, start:start + LOSS_CHUNK],
-                                                          logits=logits)
+            rows = tf.gather(stop_rows, c, axis=1)  # (U, LOSS_CHUNK), a static shape for XLA
+            mask = tf.cast((c * LOSS_CHUNK + tf.range(LOSS_CHUNK))[None, :] < n[:, None], tf.float32)
+            logits = self._logits(params, self._features(data, rows))
+            bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=self._labels(data, rows), logits=logits)
             return c + 1, total + ordered_sum(bce * mask)
 
         _, total = tf.while_loop(lambda c, _: c < chunks, add_chunk,
                                  (tf.constant(0), tf.zeros([len(self.trials)], tf.float32)))
         return total / tf.maximum(tf.cast(n, tf.float32), 1.0) + self._penalty(params, l2)
+
+    def _predict_graph(self, params, data):
+        """Validation probabilities (K, v), PREDICT_CHUNK rows at a time."""
+        chunks = data["val_rows"].shape[1] // PREDICT_CHUNK
+        val_rows = tf.reshape(data["val_rows"], [-1, chunks, PREDICT_CHUNK])
+
+        def predict_chunk(c, out):
+            rows = tf.gather(val_rows, c, axis=1)
+            return c + 1, out.write(c, tf.sigmoid(self._logits(params, self._features(data, rows))))
+
+        _, out = tf.while_loop(lambda c, _: c < chunks, predict_chunk,
+                               (tf.constant(0), tf.TensorArray(tf.float32, size=chunks,
+                                                               element_shape=[len(self.trials), PREDICT_CHUNK])))
+        return tf.reshape(tf.transpose(out.stack(), [1, 0, 2]), [len(self.trials), -1])
 
     # ------------------------------------------------------------ optimizers (Keras' rules)
     def _update(self, params, slots, grads, step, active, lr, momentum):
@@ -248,8 +279,8 @@ class StackedMLP:
         return new_params, new_slots
 
     # ------------------------------------------------------------ the whole training, compiled
-    def _train_graph(self, params, X, y, n, X_stop, y_stop, n_stop, X_val, seeds, epochs, patience,
-                     lr, momentum, l2, dropout, class_weight):
+    def _train_graph(self, params, data, seeds, epochs, patience, lr, momentum, l2, dropout,
+                     class_weight):
         """Every epoch of every model in one graph (plain tf.while_loop: no autograph, which
         costs seconds to convert). Returns the trained (or, with early stopping, best) weights,
         per-epoch losses (E, K), stop-split losses (E, K), epochs run, the epoch whose weights
@@ -260,17 +291,18 @@ class StackedMLP:
         loss is summed in fixed chunks, and other models' steps leave it untouched."""
         K, B = len(self.trials), self.batch_size
         S, E = self.steps_per_epoch, int(self.epochs.max())   # static: XLA wants fixed shapes
-        row = tf.range(S * B)  # X and y are padded to S * B rows
+        row = tf.range(S * B)  # each set's fit rows are padded to S * B
+        n_set = data["n_fit_set"]
+        n = tf.gather(n_set, data["set_of_model"])
         own_steps = (n + B - 1) // B  # each model's own steps per epoch
         watched_models = patience > 0
 
         def step(s, e, active, order, params, slots, steps, epoch_loss):
             position = s * B + tf.range(B)
-            rows = tf.gather(order, position, axis=1)
+            rows = tf.gather(data["fit_rows"], tf.gather(order, position, axis=1), batch_dims=1)  # (U, B)
             valid = tf.cast(position[None, :] < n[:, None], tf.float32)           # (K, B)
             count = tf.reduce_sum(valid, axis=1)
-            Xb = tf.gather(X, rows, batch_dims=1)
-            yb = tf.gather(y, rows, batch_dims=1)
+            Xb, yb = self._features(data, rows), self._labels(data, rows)
             weight = valid
             if self.uses_class_weight:
                 weight = valid * tf.where(yb > 0.5, class_weight[:, 1:2], class_weight[:, 0:1])
@@ -298,9 +330,10 @@ class StackedMLP:
              best_params, losses, stop_losses) = state
             running = running & (e < epochs)
             active = tf.cast(running, tf.float32)
-            # each model's own shuffle of its own rows; padding rows sort last
-            keys = _shuffle_keys(seeds, e, row)
-            keys = tf.where(row[None, :] < n[:, None], tf.cast(keys, tf.int64), np.int64(2 ** 40))
+            # each row set's own shuffle of its own rows (a set's models share its seed); padding
+            # rows sort last
+            keys = _shuffle_keys(data["set_seeds"], e, row)
+            keys = tf.where(row[None, :] < n_set[:, None], tf.cast(keys, tf.int64), np.int64(2 ** 40))
             order = tf.argsort(keys, axis=1, stable=True)
             _, params, slots, steps, epoch_loss = tf.while_loop(
                 lambda s, *_: s < S,
@@ -314,7 +347,7 @@ class StackedMLP:
             diverged = diverged | bad
             running = running & ~bad
             if self.uses_early_stopping:  # Keras' EarlyStopping(restore_best_weights=True)
-                stop_loss = self._loss_graph(params, X_stop, y_stop, n_stop, l2)
+                stop_loss = self._loss_graph(params, data, l2)
                 stop_losses = stop_losses.write(e, stop_loss)
                 watched = running & watched_models
                 improved = watched & (stop_loss < best_loss)
@@ -340,22 +373,33 @@ class StackedMLP:
                                  (tf.constant(0), state))
         params, _, _, _, diverged, epochs_run, best_epoch, _, _, best_params, losses, stop_losses = state
         params = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(params, best_params)]
-        probabilities = tf.sigmoid(self._logits(params, X_val))
+        probabilities = self._predict_graph(params, data)
         return params, losses.stack(), stop_losses.stack(), epochs_run, best_epoch, diverged, probabilities
 
     # ------------------------------------------------------------ training
-    def inputs(self, data: StackedFit, class_weights: np.ndarray) -> tuple:
-        """The graph's arguments; fixes the (static) steps per epoch."""
-        self.steps_per_epoch = int(math.ceil(data.n_fit.max() / self.batch_size))
-        rows = self.steps_per_epoch * self.batch_size
-        X_fit = np.pad(data.X_fit, [(0, 0), (0, rows - data.X_fit.shape[1]), (0, 0)])
-        y_fit = np.pad(data.y_fit, [(0, 0), (0, rows - data.y_fit.shape[1])])
+    def inputs(self, data: StackedFit, table: dict, class_weights: np.ndarray) -> tuple:
+        """The graph's arguments; fixes the (static) steps per epoch. table: the shared encoded
+        table and labels as tensors ('table', 'y')."""
+        n_fit = data.n("fit")
+        self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
+        rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets],  # noqa: E731
+                                           multiple=multiple, dtype=np.int32)
         c = tf.constant
-        return (self.params, c(X_fit), c(y_fit), c(data.n_fit, tf.int32),
-                c(data.X_stop), c(data.y_stop), c(data.n_stop, tf.int32), c(data.X_val),
-                c(seed_hashes([t.seed for t in self.trials])), c(self.epochs, tf.int32),
-                c(self.patience, tf.int32), c(self.learning_rate), c(self.momentum), c(self.l2),
-                c(self.dropout), c(class_weights, tf.float32))
+        sets = {
+            **table,
+            "fit_rows": c(rows("fit", self.steps_per_epoch * self.batch_size)),
+            "n_fit_set": c([len(r.fit) for r in data.sets], tf.int32),
+            "stop_rows": c(rows("stop", LOSS_CHUNK)), "n_stop": c(data.n("stop"), tf.int32),
+            "val_rows": c(rows("validation", PREDICT_CHUNK)),
+            "scale": c(np.stack([r.scale for r in data.sets])),
+            "shift": c(np.stack([r.shift for r in data.sets])),
+            "fill": c(np.stack([r.fill for r in data.sets])),
+            "set_of_model": c(data.set_of_model, tf.int32),
+            "set_seeds": c(seed_hashes(data.set_seeds())),
+        }
+        return (self.params, sets, c(seed_hashes([t.seed for t in self.trials])),
+                c(self.epochs, tf.int32), c(self.patience, tf.int32), c(self.learning_rate),
+                c(self.momentum), c(self.l2), c(self.dropout), c(class_weights, tf.float32))
 
     def finish(self, outputs) -> tuple:
         """Keep the trained weights; return per-model histories, epochs run, divergence flags
@@ -382,10 +426,19 @@ def to_keras(trial: Trial, weights: list, n_features: int) -> keras.Sequential:
     return model
 
 
-def _class_weights(trials: list, folds: list[FoldArrays]) -> np.ndarray:
-    return np.array([[balanced_class_weight(f.y_fit.astype(int))[c] for c in (0, 1)]
-                     if t.hyper.class_weight == "balanced" else [1.0, 1.0]
-                     for t, f in zip(trials, folds)])
+def _class_weights(data: StackedFit, y: np.ndarray) -> np.ndarray:
+    weights = [balanced_class_weight(y[rows.fit]) for rows in data.sets]
+    return np.array([[weights[s][0], weights[s][1]] if t.hyper.class_weight == "balanced" else [1.0, 1.0]
+                     for t, s in zip(data.trials, data.set_of_model)])
+
+
+def _shared_table(folds: FoldCache) -> dict:
+    """The encoded table and labels as tensors, made once per FoldCache."""
+    if "fused_table" not in folds.engine_state:
+        folds.engine_state["fused_table"] = {
+            "table": tf.constant(folds.table().values),
+            "y": tf.constant(np.asarray(folds.dataset.y, np.float32))}
+    return folds.engine_state["fused_table"]
 
 
 def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool = False,
@@ -393,18 +446,19 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
     """Train several same-architecture groups, each as one stack, in one compiled call
     (one XLA compilation for all of them); one result per trial."""
     start = time.perf_counter()
+    table, has_missing = _shared_table(folds), folds.table().has_missing
+    n_features = folds.table().values.shape[1]
     stacks, inputs, datasets = [], [], []
     for trials in groups:
         # XLA drops a batch axis of size 1 and then multiplies matrices in another order: a lone
         # trial is stacked with a copy of itself (discarded) so that its results are bit-identical
         # to those it gets in any other stack
         trials = trials if len(trials) > 1 else trials * 2
-        fold_arrays = [folds.get(t) for t in trials]
-        data = StackedFit.build(trials, fold_arrays)
-        stack = StackedMLP(trials, data.X_fit.shape[2])
+        data = StackedFit.build(trials, folds)
+        stack = StackedMLP(trials, n_features, has_missing)
         stacks.append(stack)
         datasets.append(data)
-        inputs.append(stack.inputs(data, _class_weights(trials, fold_arrays)))
+        inputs.append(stack.inputs(data, table, _class_weights(data, folds.dataset.y)))
     train = tf.function(lambda inputs: [s._train_graph(*a) for s, a in zip(stacks, inputs)],
                         jit_compile=jit_compile, autograph=False)
     outputs = train(inputs)
@@ -412,16 +466,18 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
     results = []
     for stack, data, output, trials in zip(stacks, datasets, outputs, groups):
         history, epochs_run, best_epoch, diverged, probabilities = stack.finish(output)
-        n_features = data.X_fit.shape[2]
+        n_val = data.n("validation")
         for k, trial in enumerate(trials):
-            y_prob = probabilities[k, :data.n_val[k]].astype(np.float64)
+            y_prob = probabilities[k, :n_val[k]].astype(np.float64)
             status = "ok"
             if diverged[k] or not np.all(np.isfinite(y_prob)):
-                y_prob, status = np.full(data.n_val[k], np.nan), "diverged"
+                y_prob, status = np.full(n_val[k], np.nan), "diverged"
             weights = stack.weights(k)
             model = to_keras(trial, weights, n_features) if keep_models else None
             results.append(TrialResult(trial, y_prob, history[k], int(epochs_run[k]), seconds,
-                                       status, model, weights, best_epoch=int(best_epoch[k])))
+                                       status, model, weights, best_epoch=int(best_epoch[k]),
+                                       batch_end=False))
+    results[-1].batch_end = True
     return results
 
 

@@ -31,6 +31,7 @@ class TrialResult:
     model: keras.Model | None = field(default=None, repr=False)
     weights: list | None = field(default=None, repr=False)  # as keras get_weights()
     best_epoch: int = 0                    # 1-based epoch whose weights were kept (early stopping)
+    batch_end: bool = True                 # last result of what the engine trained together
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
