@@ -10,7 +10,7 @@ import pytest
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials
 from nnbin.data import from_frame, load_builtin
-from nnbin.engines import FoldCache
+from nnbin.engines import FoldCache, fused
 from nnbin.experiment import run_experiment
 from nnbin.store import PREDICTIONS, RECORDS, ResultsStore, StoreWarning
 
@@ -90,3 +90,19 @@ def test_a_torn_prediction_file_is_repaired_and_missing_probabilities_are_retrai
     pd.testing.assert_frame_equal(repaired.trials.drop(columns="fit_seconds"),
                                   first.trials.drop(columns="fit_seconds"))
     np.testing.assert_array_equal(repaired.predictions["y_prob"], first.predictions["y_prob"])
+
+
+def test_a_call_of_the_same_structure_reuses_its_compiled_function_with_the_same_results():
+    config = config_from_dict({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 2},
+                               "models": [{"name": "net", "params": {"hidden": [5], "epochs": 4},
+                                           "grid": {"activation": ["relu", "tanh"]}}]})
+    data = config.dataset.load()
+    trials = make_trials(config, make_splits(data.y, 3, seed=2))
+    first = {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data))}
+    compiled = dict(fused._COMPILED)
+    traced = {key: len(function._list_all_concrete_functions()) for key, function in compiled.items()}
+    again = {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data))}
+    assert dict(fused._COMPILED).keys() == compiled.keys()           # no new function ...
+    assert {k: len(f._list_all_concrete_functions()) for k, f in compiled.items()} == traced  # ... nor trace
+    for trial_id, result in first.items():
+        assert np.array_equal(result.y_prob, again[trial_id].y_prob)

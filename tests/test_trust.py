@@ -66,7 +66,8 @@ def test_a_resolved_config_is_accepted_again():
 STACKED = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 4, "seed": 0}, "models": [
     {"name": "net", "params": {"hidden": [8, 4], "dropout": 0.3, "batch_size": 16, "learning_rate": 0.01,
                                "epochs": 12},
-     "grid": {"patience": [5, 0], "dropout": [0.3, 0.0], "class_weight": [None, "balanced"]}}]}
+     "grid": {"patience": [5, 0], "dropout": [0.3, 0.0], "class_weight": [None, "balanced"],
+              "activation": ["relu", "tanh"]}}]}
 
 
 def _train(trials, data):
@@ -81,7 +82,7 @@ def _same(a, b):
 
 def test_fused_results_are_bit_identical_in_any_stack(monkeypatch):
     """Dropout, folds of unequal size (4 folds of 150 rows, inner early-stopping splits),
-    patience and class-weight mixes: alone, in one stack, in another order, and split into
+    patience, class-weight and activation mixes: alone, in one stack, in another order, and split into
     small stacks across several compiled calls, every trial gives the same bits."""
     config = config_from_dict(STACKED)
     data = config.dataset.load()

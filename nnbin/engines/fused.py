@@ -7,13 +7,17 @@ epochs and early-stopping patience. One compiled graph runs a whole epoch of all
 models; the optimizers (SGD with momentum, RMSprop, Adam) follow Keras' update rules
 and default hyperparameters.
 
-Trials share a group when they share hidden widths, activations, optimizer and batch size.
+Trials share a group when they share hidden widths, optimizer and batch size; activations
+may differ per model (each layer computes the stack's few activations and each model keeps
+its own), which halves the compilations of a grid over relu and tanh.
 """
 from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -31,13 +35,14 @@ ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
 MAX_GROUP = 256       # models per stack; larger groups are split
 LOSS_CHUNK = 64       # rows per chunk of the early-stopping loss (see StackedMLP._loss_graph)
 PREDICT_CHUNK = 1024  # validation rows scored per step: memory O(models x chunk), not x rows
-STACKS_PER_CALL = 8   # stacks compiled and trained together: each call costs ~0.5 s more; progress per call
+STACKS_PER_CALL = 4   # stacks compiled and trained together (one XLA compilation); progress per call
+CONCURRENT_CALLS = 2  # calls in flight: XLA compiles one call on one core while another trains
 
 
 def group_key(trial: Trial) -> tuple:
     """Trials with the same key can be trained as one stack."""
     spec = trial.hyper.spec()
-    return spec.hidden, spec.activations, spec.optimizer, trial.hyper.batch_size
+    return spec.hidden, spec.optimizer, trial.hyper.batch_size
 
 
 def supports(trial: Trial) -> bool:
@@ -154,7 +159,12 @@ class StackedMLP:
         first = trials[0].hyper
         spec = first.spec()
         self.trials = trials
-        self.activations = [keras.activations.get(a) for a in spec.activations]
+        per_model = [t.hyper.spec().activations for t in trials]
+        # per hidden layer: the stack's distinct activations, and each model's choice among them
+        self.activations = [sorted(set(layer)) for layer in zip(*per_model)]
+        self.activation_choice = np.array(
+            [[names.index(a) for names, a in zip(self.activations, model)] for model in per_model],
+            np.int32).reshape(len(trials), len(spec.hidden))
         self.optimizer = spec.optimizer
         self.batch_size = first.batch_size
         hypers = [t.hyper for t in trials]
@@ -179,12 +189,20 @@ class StackedMLP:
             for u in spec.hidden]
 
     # ------------------------------------------------------------ model
-    def _logits(self, params, X, keep=None):
+    def _activate(self, layer, z, choice):
+        """Each model's own activation of layer `layer` (choice: (K, layers) indices)."""
+        names = self.activations[layer]
+        h = keras.activations.get(names[0])(z)
+        for i, name in enumerate(names[1:], start=1):
+            h = tf.where(_per_model(choice[:, layer] == i, z), keras.activations.get(name)(z), h)
+        return h
+
+    def _logits(self, params, X, data, keep=None):
         """X (K, b, m) -> logits (K, b). keep: per hidden layer (K, b, u) dropout scale or None."""
         h = X
-        for layer, activation in enumerate(self.activations):
+        for layer in range(len(self.activations)):
             W, b = params[2 * layer], params[2 * layer + 1]
-            h = activation(tf.matmul(h, W) + b[:, None, :])
+            h = self._activate(layer, tf.matmul(h, W) + b[:, None, :], data["activation_choice"])
             if keep is not None:
                 h = h * keep[layer]
         W, b = params[-2], params[-1]
@@ -224,7 +242,7 @@ class StackedMLP:
         def add_chunk(c, total):
             rows = tf.gather(stop_rows, c, axis=1)  # (U, LOSS_CHUNK), a static shape for XLA
             mask = tf.cast((c * LOSS_CHUNK + tf.range(LOSS_CHUNK))[None, :] < n[:, None], tf.float32)
-            logits = self._logits(params, self._features(data, rows))
+            logits = self._logits(params, self._features(data, rows), data)
             bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=self._labels(data, rows), logits=logits)
             return c + 1, total + ordered_sum(bce * mask)
 
@@ -239,7 +257,7 @@ class StackedMLP:
 
         def predict_chunk(c, out):
             rows = tf.gather(val_rows, c, axis=1)
-            return c + 1, out.write(c, tf.sigmoid(self._logits(params, self._features(data, rows))))
+            return c + 1, out.write(c, tf.sigmoid(self._logits(params, self._features(data, rows), data)))
 
         _, out = tf.while_loop(lambda c, _: c < chunks, predict_chunk,
                                (tf.constant(0), tf.TensorArray(tf.float32, size=chunks,
@@ -315,7 +333,7 @@ class StackedMLP:
                         for layer, offsets in enumerate(self._unit_offsets)]
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                logits = self._logits(params, Xb, keep)
+                logits = self._logits(params, Xb, data, keep)
                 bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=yb, logits=logits)
                 loss = ordered_sum(bce * weight) / tf.maximum(count, 1.0) + self._penalty(params, l2)
                 total = tf.reduce_sum(loss * active)
@@ -396,10 +414,19 @@ class StackedMLP:
             "fill": c(np.stack([r.fill for r in data.sets])),
             "set_of_model": c(data.set_of_model, tf.int32),
             "set_seeds": c(seed_hashes(data.set_seeds())),
+            "activation_choice": c(self.activation_choice, tf.int32),
         }
         return (self.params, sets, c(seed_hashes([t.seed for t in self.trials])),
                 c(self.epochs, tf.int32), c(self.patience, tf.int32), c(self.learning_rate),
                 c(self.momentum), c(self.l2), c(self.dropout), c(class_weights, tf.float32))
+
+    def static_key(self) -> tuple:
+        """Everything the traced graph takes from this object rather than from its inputs
+        (after `inputs`): stacks with equal keys can share one compiled function."""
+        return (tuple(tuple(p.shape) for p in self.params), tuple(map(tuple, self.activations)),
+                self.optimizer, self.batch_size, len(self.trials), self.steps_per_epoch,
+                int(self.epochs.max()), self.uses_dropout, self.uses_early_stopping, self.uses_l2,
+                self.uses_momentum, self.uses_class_weight, self.has_missing)
 
     def finish(self, outputs) -> tuple:
         """Keep the trained weights; return per-model histories, epochs run, divergence flags
@@ -441,6 +468,26 @@ def _shared_table(folds: FoldCache) -> dict:
     return folds.engine_state["fused_table"]
 
 
+_COMPILED: OrderedDict = OrderedDict()  # static structure of a call -> its tf.function
+_COMPILED_LOCK = threading.Lock()
+COMPILED_KEPT = 64
+
+
+def _compiled(stacks: list, jit_compile: bool):
+    """The call's compiled function, reused by any later call of the same static structure
+    (architectures, stack sizes, steps, features used): tf.function keeps a compiled graph per
+    input shape, so equal shapes compile once (repeated runs, resumed runs, workers)."""
+    key = (jit_compile, *(stack.static_key() for stack in stacks))
+    with _COMPILED_LOCK:
+        if key not in _COMPILED:
+            _COMPILED[key] = tf.function(lambda inputs: [s._train_graph(*a) for s, a in zip(stacks, inputs)],
+                                         jit_compile=jit_compile, autograph=False)
+        _COMPILED.move_to_end(key)
+        while len(_COMPILED) > COMPILED_KEPT:
+            _COMPILED.popitem(last=False)
+        return _COMPILED[key]
+
+
 def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool = False,
                  jit_compile: bool = True) -> list[TrialResult]:
     """Train several same-architecture groups, each as one stack, in one compiled call
@@ -459,9 +506,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
         stacks.append(stack)
         datasets.append(data)
         inputs.append(stack.inputs(data, table, _class_weights(data, folds.dataset.y)))
-    train = tf.function(lambda inputs: [s._train_graph(*a) for s, a in zip(stacks, inputs)],
-                        jit_compile=jit_compile, autograph=False)
-    outputs = train(inputs)
+    outputs = _compiled(stacks, jit_compile)(inputs)
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
     for stack, data, output, trials in zip(stacks, datasets, outputs, groups):
@@ -495,10 +540,24 @@ def plan(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
 
 def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
                  jit_compile: bool = True) -> Iterator[TrialResult]:
-    """Train stacks a few at a time (one compilation per call); trials the fused engine
-    cannot train (other optimizers) go to the plain keras engine."""
+    """Train stacks a few at a time (one compilation per call), CONCURRENT_CALLS calls at once
+    so that one call's compilation (single-threaded) overlaps another's; results come in call
+    order. Trials the fused engine cannot train (other optimizers) go to the plain keras engine."""
+    trials = list(trials)
     stacks, plain = plan(trials)
-    for i in range(0, len(stacks), STACKS_PER_CALL):
-        yield from train_groups(stacks[i:i + STACKS_PER_CALL], folds, keep_models, jit_compile)
+    _shared_table(folds)
+    for trial in trials:  # fill the fold caches here, not from two threads at once
+        if supports(trial):
+            folds.rows(trial)
+    # at most STACKS_PER_CALL stacks per call, and enough calls to keep CONCURRENT_CALLS busy
+    n_calls = min(len(stacks), max(CONCURRENT_CALLS, -(-len(stacks) // STACKS_PER_CALL)))
+    calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
+    pool = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="nnbin-fused")
+    try:
+        running = [pool.submit(train_groups, call, folds, keep_models, jit_compile) for call in calls]
+        for call in running:
+            yield from call.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     if plain:
         yield from keras_trials(plain, folds, keep_models)
