@@ -5,10 +5,14 @@
     python scripts/bench.py --workload reference  # the 30-fit reference workload only
     python scripts/bench.py --quick               # tiny epochs: checks the script end to end
     python scripts/bench.py --workload metrics    # scoring: nnbin.metrics vs scikit-learn
+    python scripts/bench.py --workload big        # 1,000,000 x 30, 80 trials: fused vs keras
+    python scripts/bench.py --workload memory     # peak memory against the number of trials
 
 Each engine runs in its own process, one after another, so wall time (imports included)
-and peak resident memory are its own. The larger workload's plain keras loop and
-scikit-learn runs are estimated from a measured subset (one fold of one learning rate per
+and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
+course-style loop: a fresh keras model and model.fit per fit, on the same preprocessed
+folds) and sklearn (GridSearchCV of MLPClassifier). The larger and big workloads' slow
+engines are estimated from a measured subset (one fold of one learning rate per
 architecture, scaled by the number of fits), as printed.
 """
 from __future__ import annotations
@@ -41,15 +45,27 @@ WORKLOADS = {
                       "learning_rate": [0.001, 0.01]}},
         ],
     },
+    "big": {
+        "folds": 5, "epochs": 3, "batch_size": 1024,
+        "dataset": {"name": "synthetic", "options": {"n_samples": 1_000_000, "n_features": 30,
+                                                     "n_informative": 10}},
+        "models": [
+            {"name": "logistic", "params": {},
+             "grid": {"learning_rate": [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]}},
+            {"name": "shallow", "params": {"hidden": [64], "activation": "relu"},
+             "grid": {"learning_rate": [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]}},
+        ],
+    },
 }
-ENGINES = ("fused", "keras", "sklearn")
+ENGINES = ("fused", "keras", "course", "sklearn")
+ESTIMATED = {"larger": {"keras", "course", "sklearn"}, "big": {"keras", "course"}}
 
 
 def experiment_config(workload: str, engine: str, epochs: int) -> dict:
     spec = WORKLOADS[workload]
     models = [{**m, "params": {**m["params"], "epochs": epochs, "batch_size": spec["batch_size"],
                                "optimizer": "adam"}} for m in spec["models"]]
-    return {"name": f"bench_{workload}", "dataset": {"name": "breast_cancer"},
+    return {"name": f"bench_{workload}", "dataset": spec.get("dataset", {"name": "breast_cancer"}),
             "cv": {"folds": spec["folds"], "shuffle": True, "seed": 0}, "models": models,
             "metrics": ["roc_auc"], "engine": engine, "device": "cpu"}
 
@@ -57,6 +73,21 @@ def experiment_config(workload: str, engine: str, epochs: int) -> dict:
 def subset_filter(trial) -> bool:
     """One fit per architecture: fold 0, learning rate 0.01."""
     return trial.split.fold == 0 and trial.hyper.learning_rate == 0.01
+
+
+def course_trials(trials, folds):
+    """The course-style loop: a fresh keras model per fit, model.fit on the fold, predict."""
+    import keras
+
+    from nnbin.builders import build_model
+
+    for trial in trials:
+        arrays = folds.get(trial)
+        keras.utils.set_random_seed(trial.seed)
+        model = build_model(trial.hyper.spec(seed=trial.seed), arrays.X_fit.shape[1])
+        model.fit(arrays.X_fit, arrays.y_fit, batch_size=trial.hyper.batch_size,
+                  epochs=trial.hyper.epochs, shuffle=True, verbose=0)
+        yield trial, model.predict(arrays.X_val, batch_size=4096, verbose=0).ravel()
 
 
 # ---------------------------------------------------------------- children (one engine each)
@@ -67,8 +98,19 @@ def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
     from nnbin.engines import ENGINES as NNBIN_ENGINES, FoldCache
     from nnbin.experiment import run_experiment
 
-    config = config_from_dict(experiment_config(workload, engine, epochs))
+    config = config_from_dict(experiment_config(workload, "keras" if engine == "course" else engine, epochs))
     start = time.perf_counter()
+    if engine == "course" and not subset:
+        from nnbin.metrics import score
+
+        data = config.dataset.load()
+        trials = make_trials(config, make_splits(data.y, config.cv.folds, seed=0))
+        scores = {}
+        for trial, y_prob in course_trials(trials, FoldCache(data)):
+            scores.setdefault(trial.label, []).append(
+                score(data.y[trial.split.validation], y_prob, ["roc_auc"])["roc_auc"])
+        return {"seconds": time.perf_counter() - start, "fits": len(trials), "measured_fits": len(trials),
+                "auc": {label: sum(v) / len(v) for label, v in scores.items()}}
     if not subset:
         result = run_experiment(config, progress=False, write=False)
         auc = dict(zip(result.summary["config"], result.summary["roc_auc_mean"]))
@@ -77,7 +119,8 @@ def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, config.cv.folds, seed=0))
     chosen = [t for t in trials if subset_filter(t)]
-    for _ in NNBIN_ENGINES[engine](chosen, FoldCache(data)):
+    train = course_trials if engine == "course" else NNBIN_ENGINES[engine]
+    for _ in train(chosen, FoldCache(data)):
         pass
     measured = time.perf_counter() - start
     return {"seconds": measured * len(trials) / len(chosen), "fits": len(trials),
@@ -189,7 +232,10 @@ def run_child(engine: str, workload: str, epochs: int, subset: bool) -> dict:
 
 def report(workload: str, epochs: int, results: dict) -> None:
     spec = WORKLOADS[workload]
-    print(f"\n## {workload} workload: breast_cancer, stratified {spec['folds']}-fold (seed 0), "
+    table = spec.get("dataset", {"name": "breast_cancer"})
+    options = table.get("options", {})
+    name = (f"synthetic {options['n_samples']:,} x {options['n_features']}" if options else table["name"])
+    print(f"\n## {workload} workload: {name}, stratified {spec['folds']}-fold (seed 0), "
           f"Adam, batch {spec['batch_size']}, {epochs} epochs")
     print(f"{'engine':<10} {'fits':>5} {'wall s':>9} {'in-process s':>13} {'peak MB':>8}  note")
     for engine, r in results.items():
@@ -198,10 +244,15 @@ def report(workload: str, epochs: int, results: dict) -> None:
         print(f"{engine:<10} {r['fits']:>5} {r['wall']:>9.1f} {r['seconds']:>13.1f} "
               f"{r['peak_mb']:>8.0f}  {note}")
     fused = results["fused"]
-    for other in ("keras", "sklearn"):
+    for other in ("keras", "course", "sklearn"):
         if other in results:
             print(f"fused wall time / {other}: {fused['wall'] / results[other]['wall']:.4f} "
                   f"(1/{results[other]['wall'] / fused['wall']:.1f})")
+    if "n_samples" in options:
+        rows = options["n_samples"] * (spec["folds"] - 1) / spec["folds"] * epochs
+        for engine, r in results.items():
+            print(f"{engine}: {rows * r['fits'] / r['seconds']:,.0f} training rows/s over all trials, "
+                  f"{rows / (r['seconds'] / r['fits']):,.0f} rows/s per trial (in-process time / fits)")
     labels = list(fused["auc"])
     if labels:
         width = max(len(label) for label in labels) + 2
@@ -252,28 +303,85 @@ def bench_metrics(folds: int = 500, rows: int = 114) -> None:
           f"against {timings['nnbin.metrics'] * 360 / 1e3:.2f} s")
 
 
+# ---------------------------------------------------------------- memory against trials
+
+MEMORY_RUNS = ((200_000, 1), (200_000, 4), (200_000, 16), (1_000_000, 16))  # rows, learning rates
+
+
+def memory_child(rows: int, rates: int) -> None:
+    """One experiment through run_experiment, written to a temporary directory (the results
+    store included): 200,000 or 1,000,000 x 30, hidden [32], 2 epochs, batch 512, 5 folds,
+    `rates` learning rates (5 trials each)."""
+    import tempfile
+    from pathlib import Path
+
+    from nnbin.experiment import run_experiment
+
+    config = {"dataset": {"name": "synthetic", "options": {"n_samples": rows, "n_features": 30}},
+              "cv": {"folds": 5, "seed": 0}, "device": "cpu",
+              "models": [{"name": "net", "params": {"hidden": [32], "epochs": 2, "batch_size": 512},
+                          "grid": {"learning_rate": [round(0.001 * 1.5 ** i, 6) for i in range(rates)]}}]}
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        result = run_experiment(config, progress=False, output_dir=out, report=False)
+        seconds = time.perf_counter() - start
+        stored = sum(f.stat().st_size for f in Path(out).glob("trials.jsonl")) + \
+            (Path(out) / "predictions.f32").stat().st_size
+        print("BENCH-RESULT " + json.dumps({
+            "seconds": seconds, "trials": len(result.trials), "predictions": len(result.predictions),
+            "stored_bytes": stored, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}),
+            flush=True)
+    os._exit(0)
+
+
+def bench_memory() -> None:
+    print(f"\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
+          f"written to disk (results store), report off")
+    print(f"{'rows':>9} {'trials':>6} {'peak MB':>8} {'in-process s':>13} {'stored B/prediction':>20}")
+    peaks = {}
+    for rows, rates in MEMORY_RUNS:
+        done = subprocess.run([sys.executable, __file__, "--memory", f"{rows},{rates}"], capture_output=True,
+                              text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH-RESULT ")), None)
+        if done.returncode or line is None:
+            sys.exit(f"memory run {rows} x {rates} failed:\n{done.stderr[-3000:]}")
+        r = json.loads(line.removeprefix("BENCH-RESULT "))
+        peaks[rows, r["trials"]] = r["peak_mb"]
+        print(f"{rows:>9,} {r['trials']:>6} {r['peak_mb']:>8.0f} {r['seconds']:>13.1f} "
+              f"{r['stored_bytes'] / r['predictions']:>20.2f}")
+    print(f"peak with 80 trials / with 5 trials (200,000 rows): {peaks[200_000, 80] / peaks[200_000, 5]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", choices=["reference", "larger", "both", "metrics"], default="both")
-    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,sklearn")
+    parser.add_argument("--workload", choices=["reference", "larger", "both", "metrics", "big", "memory"],
+                        default="both")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,course,sklearn")
     parser.add_argument("--quick", action="store_true", help="3 epochs: a smoke test of the script")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--subset", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     args = parser.parse_args()
+    if args.memory:
+        return memory_child(*map(int, args.memory.split(",")))
     if args.child:
         return child(args)
     if args.workload == "metrics":
         return bench_metrics()
+    if args.workload == "memory":
+        return bench_memory()
     workloads = ["reference", "larger"] if args.workload == "both" else [args.workload]
     engines = [e for e in args.engines.split(",") if e]
     print(f"nnbin benchmark, {os.cpu_count()} CPU cores, python {sys.version.split()[0]}"
           + (" (quick)" if args.quick else ""))
     for workload in workloads:
         epochs = 3 if args.quick else WORKLOADS[workload]["epochs"]
-        subset_for = {"keras", "sklearn"} if workload == "larger" else set()
+        subset_for = ESTIMATED.get(workload, set())
         results = {}
         for engine in engines:
+            if engine == "sklearn" and "dataset" in WORKLOADS[workload]:
+                continue  # the scikit-learn grid is written for breast_cancer
             results[engine] = run_child(engine, workload, epochs, engine in subset_for)
         report(workload, epochs, results)
 
