@@ -159,6 +159,7 @@ class StackedMLP:
         first = trials[0].hyper
         spec = first.spec()
         self.trials = trials
+        self.n_models = len(trials)
         per_model = [t.hyper.spec().activations for t in trials]
         # per hidden layer: the stack's distinct activations, and each model's choice among them
         self.activations = [sorted(set(layer)) for layer in zip(*per_model)]
@@ -247,7 +248,7 @@ class StackedMLP:
             return c + 1, total + ordered_sum(bce * mask)
 
         _, total = tf.while_loop(lambda c, _: c < chunks, add_chunk,
-                                 (tf.constant(0), tf.zeros([len(self.trials)], tf.float32)))
+                                 (tf.constant(0), tf.zeros([self.n_models], tf.float32)))
         return total / tf.maximum(tf.cast(n, tf.float32), 1.0) + self._penalty(params, l2)
 
     def _predict_graph(self, params, data):
@@ -261,8 +262,8 @@ class StackedMLP:
 
         _, out = tf.while_loop(lambda c, _: c < chunks, predict_chunk,
                                (tf.constant(0), tf.TensorArray(tf.float32, size=chunks,
-                                                               element_shape=[len(self.trials), PREDICT_CHUNK])))
-        return tf.reshape(tf.transpose(out.stack(), [1, 0, 2]), [len(self.trials), -1])
+                                                               element_shape=[self.n_models, PREDICT_CHUNK])))
+        return tf.reshape(tf.transpose(out.stack(), [1, 0, 2]), [self.n_models, -1])
 
     # ------------------------------------------------------------ optimizers (Keras' rules)
     def _update(self, params, slots, grads, step, active, lr, momentum):
@@ -307,7 +308,7 @@ class StackedMLP:
         Everything a model computes depends on its own inputs only, never on the stack's
         padded sizes: its dropout counter runs over its own steps per epoch, its early-stopping
         loss is summed in fixed chunks, and other models' steps leave it untouched."""
-        K, B = len(self.trials), self.batch_size
+        K, B = self.n_models, self.batch_size
         S, E = self.steps_per_epoch, int(self.epochs.max())   # static: XLA wants fixed shapes
         row = tf.range(S * B)  # each set's fit rows are padded to S * B
         n_set = data["n_fit_set"]
@@ -424,7 +425,7 @@ class StackedMLP:
         """Everything the traced graph takes from this object rather than from its inputs
         (after `inputs`): stacks with equal keys can share one compiled function."""
         return (tuple(tuple(p.shape) for p in self.params), tuple(map(tuple, self.activations)),
-                self.optimizer, self.batch_size, len(self.trials), self.steps_per_epoch,
+                self.optimizer, self.batch_size, self.n_models, self.steps_per_epoch,
                 int(self.epochs.max()), self.uses_dropout, self.uses_early_stopping, self.uses_l2,
                 self.uses_momentum, self.uses_class_weight, self.has_missing)
 
@@ -440,6 +441,11 @@ class StackedMLP:
                 record["val_loss"] = stop_losses[:ran, k].tolist()
             history.append(record)
         return history, epochs_run, best_epoch.numpy(), diverged.numpy(), probabilities.numpy()
+
+    def release(self) -> None:
+        """Drop the trials (their folds' row indices) and weights: the compiled-function cache
+        keeps this object for its static structure only."""
+        self.trials, self.params = None, None
 
     def weights(self, k: int) -> list[np.ndarray]:
         """Model k's weights, in keras.Sequential.get_weights() order."""
@@ -522,6 +528,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
             results.append(TrialResult(trial, y_prob, history[k], int(epochs_run[k]), seconds,
                                        status, model, weights, best_epoch=int(best_epoch[k]),
                                        batch_end=False))
+        stack.release()
     results[-1].batch_end = True
     return results
 
@@ -533,8 +540,9 @@ def plan(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
     plain = []
     for trial in trials:
         (groups[group_key(trial)] if supports(trial) else plain).append(trial)
-    stacks = [members[i:i + MAX_GROUP] for members in groups.values()
-              for i in range(0, len(members), MAX_GROUP)]
+    # a large group is split after sorting by epochs: a stack runs until its longest model ends
+    ordered = [sorted(members, key=lambda t: t.hyper.epochs) for members in groups.values()]
+    stacks = [members[i:i + MAX_GROUP] for members in ordered for i in range(0, len(members), MAX_GROUP)]
     return stacks, plain
 
 
@@ -554,9 +562,13 @@ def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = 
     calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
     pool = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="nnbin-fused")
     try:
-        running = [pool.submit(train_groups, call, folds, keep_models, jit_compile) for call in calls]
+        running = [pool.submit(train_groups, call, folds, False, jit_compile) for call in calls]
+        n_features = folds.table().values.shape[1]
         for call in running:
-            yield from call.result()
+            for result in call.result():
+                if keep_models:  # keras models are built here, in the calling thread
+                    result.model = to_keras(result.trial, result.weights, n_features)
+                yield result
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     if plain:
