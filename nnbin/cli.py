@@ -108,8 +108,10 @@ def _train(args) -> None:
         print(f"\nIs a network better than {result.comparisons[0].b}? (paired on the same folds)")
         for comparison in result.comparisons:
             print(f"  {comparison.verdict}")
-    print(f"\nResults: {result.output_dir}/ (report.html, trials.csv, summary.csv, "
-          "predictions.csv, history.csv, run.json, plots)")
+    tables = ["trials.csv", "summary.csv", "history.csv", "run.json"]
+    if result.config.predictions != "none":  # opt-in: predictions: csv | parquet
+        tables.insert(2, f"predictions.{result.config.predictions}")
+    print(f"\nResults: {result.output_dir}/ (report.html, {', '.join(tables)}, plots)")
     test_columns = [f"test_{m}" for m in metrics if f"test_{m}" in summary]
     if test_columns:
         rows = result.metadata["test_rows"]

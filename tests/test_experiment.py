@@ -102,10 +102,12 @@ def test_cli_runs_and_prints_the_comparison(tmp_path, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))
     code = main(["train", "--config", str(config), "--output-dir", str(tmp_path / "out"), "--quiet",
-                 "--set", "models.deep.params.epochs=2"])
+                 "--set", "models.deep.params.epochs=2", "--set", "predictions=csv"])
     out = capsys.readouterr().out
     assert code == 0
     assert "Best configuration of each family" in out
+    assert "summary.csv, predictions.csv, history.csv" in out  # named where it was asked for ...
+    assert len(pd.read_csv(tmp_path / "out" / "predictions.csv")) > 0  # ... and written
     for family in ("logistic", "shallow", "deep"):
         assert family in out
     assert "±" in out
