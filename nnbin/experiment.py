@@ -249,9 +249,10 @@ def prediction_table(trials, records: list[dict], y) -> pd.DataFrame:
     """Validation-fold probabilities: one row per (trial, validation row). Compact: the text
     columns are categorical, probabilities float32 (as trained), rows int32."""
     rows = [t.split.validation for t in trials]
-    counts = [len(r) for r in rows]
-    repeat = lambda values, dtype: np.repeat(np.asarray(values, dtype=dtype), counts)  # noqa: E731
-    trial_of_row = np.repeat(np.arange(len(trials)), counts)
+    trial_of_row = np.repeat(np.arange(len(trials)), [len(r) for r in rows])
+
+    def per_row(values, dtype):
+        return np.asarray(values, dtype=dtype)[trial_of_row]
 
     def text(values):  # one category per distinct value, in order of appearance
         per_trial, categories = pd.factorize(pd.Series(values, dtype=object))
@@ -261,8 +262,8 @@ def prediction_table(trials, records: list[dict], y) -> pd.DataFrame:
     return pd.DataFrame({
         "trial_id": text([t.id for t in trials]), "family": text([t.family for t in trials]),
         "config": text([t.label for t in trials]),
-        "repeat": repeat([t.split.repeat for t in trials], np.int16),
-        "fold": repeat([t.split.fold for t in trials], np.int16), "row": all_rows,
+        "repeat": per_row([t.split.repeat for t in trials], np.int16),
+        "fold": per_row([t.split.fold for t in trials], np.int16), "row": all_rows,
         "y_true": np.asarray(y)[all_rows].astype(np.int8),
         "y_prob": (np.concatenate([np.asarray(r["predictions"], np.float32) for r in records])
                    if records else np.zeros(0, np.float32))})

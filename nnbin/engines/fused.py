@@ -92,11 +92,11 @@ def seed_hashes(seeds) -> np.ndarray:
     return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()
 
 
-def _pad(arrays: list, fill=0, multiple: int = 1, dtype=np.int64) -> np.ndarray:
-    """Stack 1-d arrays of different lengths as rows of a matrix, padding with `fill` to the
-    longest length rounded up to a multiple of `multiple` (at least one multiple)."""
+def _pad(arrays: list, multiple: int) -> np.ndarray:
+    """Row indices of different lengths as an int32 matrix, padded with row 0 to the longest
+    length rounded up to a multiple of `multiple` (at least one multiple)."""
     longest = max(-(-max(len(a) for a in arrays) // multiple) * multiple, multiple)
-    out = np.full((len(arrays), longest), fill, dtype=dtype)
+    out = np.zeros((len(arrays), longest), dtype=np.int32)
     for k, a in enumerate(arrays):
         out[k, :len(a)] = a
     return out
@@ -148,8 +148,8 @@ class StackedFit:
 
     def set_seeds(self) -> np.ndarray:
         """Each set's trial seed (the same for every trial of a set: it is in the set's key)."""
-        first = {s: t.seed for t, s in zip(reversed(self.trials), reversed(self.set_of_model))}
-        return np.array([first[s] for s in range(len(self.sets))])
+        seed_of_set = {s: t.seed for t, s in zip(self.trials, self.set_of_model)}
+        return np.array([seed_of_set[s] for s in range(len(self.sets))])
 
 
 class StackedMLP:
@@ -401,8 +401,7 @@ class StackedMLP:
         table and labels as tensors ('table', 'y')."""
         n_fit = data.n("fit")
         self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
-        rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets],  # noqa: E731
-                                           multiple=multiple, dtype=np.int32)
+        rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets], multiple)  # noqa: E731
         c = tf.constant
         sets = {
             **table,
