@@ -17,6 +17,7 @@ from nnbin.config import ExperimentConfig, config_from_dict, load_config
 from nnbin.cv import hold_out, make_inner_splits, make_splits, make_trials, select_outer_trials
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
+from nnbin.export import refit_key, refits_known_in_advance
 from nnbin.results import summarize, trial_row, write_predictions, write_tables, write_text
 from nnbin.store import ResultsStore, data_fingerprint
 
@@ -89,7 +90,7 @@ class _Trainer:
     """Trains trials through the engine, appending each finished one to the store and
     skipping those already there; one progress bar across stages."""
 
-    def __init__(self, config, dataset, store, stored: dict, bar):
+    def __init__(self, config, dataset, store, stored: dict, bar, refits=()):
         from nnbin.engines import ENGINES, FoldCache
 
         self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
@@ -98,6 +99,17 @@ class _Trainer:
         self.folds = FoldCache(dataset, config.cv.inner_fraction)
         self.done: dict = {}
         self.trained = 0
+        self.refits = list(refits)  # trained with the first trials that need training ...
+        self.refitted: dict = {}    # ... their results, by refit_key
+
+    def _record(self, result) -> dict:
+        """A finished trial as stored: scores, history, probabilities (exact float32)."""
+        trial = result.trial
+        self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
+        return {"row": trial_row(result, self.dataset.y[trial.split.validation], self.config.metrics,
+                                 self.config.threshold),
+                "history": _history_rows(trial, result.history),
+                "predictions": result.y_prob.astype(np.float32)}
 
     def _save(self, records: list[dict]) -> None:
         """Store a batch of finished trials durably (one write and fsync per batch)."""
@@ -117,15 +129,15 @@ class _Trainer:
                 self.bar.update()
             else:
                 todo.append(trial)
+        extra, self.refits = (self.refits, []) if todo else ([], self.refits)
+        refit_ids = {t.id for t in extra}
         pending = []
         try:
-            for result in self.engine(todo, self.folds):
-                trial = result.trial
-                pending.append({"row": trial_row(result, self.dataset.y[trial.split.validation],
-                                                 self.config.metrics, self.config.threshold),
-                                "history": _history_rows(trial, result.history),
-                                "predictions": result.y_prob.astype(np.float32)})  # exact float32
-                self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
+            for result in self.engine(todo + extra, self.folds):
+                if result.trial.id in refit_ids:  # a refit trained alongside, for refit_best
+                    self.refitted[refit_key(result.trial)] = result
+                else:
+                    pending.append(self._record(result))
                 if result.batch_end:
                     self._save(pending)
                     pending = []
@@ -177,7 +189,9 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     started = time.time()
     try:
         with _progress(total, progress) as bar:
-            trainer = _Trainer(config, dataset, store, stored, bar)
+            refits = (refits_known_in_advance(config, trials, development, test_rows)
+                      if out is not None and not cv.nested else [])
+            trainer = _Trainer(config, dataset, store, stored, bar, refits)
             if cv.nested:
                 inner = trainer.run(inner_trials)
                 trials = select_outer_trials(pd.DataFrame([r["row"] for r in inner]), trials,
@@ -223,7 +237,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
             from nnbin.export import refit_best
 
             result.models = refit_best(result, trials, out / "models", config.refit,
-                                       development, test_rows)
+                                       development, test_rows, trainer.refitted)
             metadata["test_rows"] = len(test_rows)
         elif config.refit != "none":
             result.notes.append("no model was refitted: nested cross-validation scores the tuning "

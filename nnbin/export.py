@@ -15,18 +15,42 @@ from nnbin.data import Dataset
 MODEL_FILE, INFO_FILE = "model.keras", "model.json"
 
 
-def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"):
-    """Train each trial's configuration on `rows` with the experiment's engine, scoring
-    `test_rows` (may be empty). Returns the engine's results, each with its keras model,
-    and the preprocessor the engine fitted on `rows`."""
+def refit_trial(trial, rows, test_rows):
+    """The refit of a cross-validated trial's configuration: the same settings and seed,
+    trained on `rows`, scoring `test_rows` (may be empty)."""
     from nnbin.cv import Split, Trial
-    from nnbin.engines import ENGINES, FoldCache
 
     split = Split(repeat=-1, fold=-1, train=np.asarray(rows), validation=np.asarray(test_rows, dtype=int))
-    final = [Trial(t.family, t.point, t.hyper, split, t.seed, f"refit-{t.id}") for t in trials]
+    return Trial(trial.family, trial.point, trial.hyper, split, trial.seed, f"refit-{trial.id}")
+
+
+def refit_key(trial) -> tuple:
+    """Everything a refit's result depends on: its id, every setting, seed and rows."""
+    rows = np.concatenate([trial.split.train, [-1], trial.split.validation]).astype(np.int64)
+    return trial.id, trial.hyper.model_dump_json(), trial.seed, rows.tobytes()
+
+
+def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused", trained=None):
+    """Train each trial's configuration on `rows` with the experiment's engine, scoring
+    `test_rows` (may be empty). Returns the engine's results, each with its keras model,
+    and the preprocessor the engine fitted on `rows`. trained: results of refits already
+    trained (alongside cross-validation) by refit_key; those are not trained again."""
+    from nnbin.engines import ENGINES, FoldCache
+    from nnbin.engines.fused import to_keras
+
+    final = [refit_trial(t, rows, test_rows) for t in trials]
+    trained = trained or {}
     folds = FoldCache(dataset)
-    by_id = {r.trial.id: r for r in ENGINES[engine](final, folds, keep_models=True)}
-    return [by_id[t.id] for t in final], folds.preprocessor(final[0])
+    todo = [t for t in final if refit_key(t) not in trained]
+    by_id = {r.trial.id: r for r in ENGINES[engine](todo, folds, keep_models=True)} if todo else {}
+    results = []
+    for trial in final:
+        if trial.id in by_id:
+            results.append(by_id[trial.id])
+        else:
+            done = trained[refit_key(trial)]
+            results.append(replace(done, model=to_keras(trial, done.weights, done.weights[0].shape[0])))
+    return results, folds.preprocessor(final[0])
 
 
 def input_name(column: str, index: int) -> str:
@@ -113,9 +137,27 @@ def _final_trial(row, trials: list):
     """The configuration of a summary row as a trial to refit: with early stopping, it trains
     for the mean best epoch over the folds (the epoch whose weights were kept) and does not
     stop early itself."""
-    trial = next(t for t in trials if t.label == row.config)
-    epochs = max(1, int(round(row.best_epoch_mean))) if trial.hyper.patience else trial.hyper.epochs
+    return _for_refit(next(t for t in trials if t.label == row.config), row.best_epoch_mean)
+
+
+def _for_refit(trial, best_epoch_mean=None):
+    epochs = max(1, int(round(best_epoch_mean))) if trial.hyper.patience else trial.hyper.epochs
     return replace(trial, hyper=trial.hyper.model_copy(update={"epochs": epochs, "patience": 0}))
+
+
+def refits_known_in_advance(config, trials: list, rows, test_rows) -> list:
+    """The refits that cross-validation cannot change, to train alongside it (no extra
+    compilation): a family with a single configuration and no early stopping (which="best":
+    only when the experiment has a single configuration). The fused engine only."""
+    if config.engine != "fused" or config.refit == "none":
+        return []
+    firsts = {}
+    for trial in trials:
+        firsts.setdefault(trial.family, {}).setdefault(trial.label, trial)
+    single = [next(iter(c.values())) for c in firsts.values() if len(c) == 1]
+    if config.refit == "best" and sum(len(c) for c in firsts.values()) > 1:
+        single = []
+    return [refit_trial(_for_refit(t), rows, test_rows) for t in single if not t.hyper.patience]
 
 
 def _refit_queues(summary, which: str) -> list[list]:
@@ -132,7 +174,7 @@ def _healthy(fitted) -> bool:
 
 
 def refit_best(result, trials: list, directory: Path, which: str = "families", rows=None,
-               test_rows=()) -> list[Path]:
+               test_rows=(), trained=None) -> list[Path]:
     """Refit each family's best complete configuration (or only the overall best) on the
     cross-validated rows and save it; with test rows, score it on them once and add
     `test_<metric>` columns to result.summary. A refit that diverges is never saved: the
@@ -146,7 +188,7 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         queues = [q for q in queues if q]
         heads = [q.pop(0) for q in queues]
         results, preprocessor = refit([_final_trial(r, trials) for r in heads], dataset, rows,
-                                      test_rows, config.engine)
+                                      test_rows, config.engine, trained)
         for queue, row, fitted in zip(queues, heads, results):
             if _healthy(fitted):
                 chosen.append((row, fitted))

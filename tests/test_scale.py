@@ -106,3 +106,38 @@ def test_a_call_of_the_same_structure_reuses_its_compiled_function_with_the_same
     assert {k: len(f._list_all_concrete_functions()) for k, f in compiled.items()} == traced  # ... nor trace
     for trial_id, result in first.items():
         assert np.array_equal(result.y_prob, again[trial_id].y_prob)
+
+
+def test_refits_known_before_cross_validation_train_with_it_and_equal_a_separate_refit(tmp_path, monkeypatch):
+    """A family with one configuration and no early stopping has the same refit whatever
+    cross-validation finds: it is trained in cross-validation's compiled calls (no extra
+    compilation), and gives the same bits as the refit trained on its own (a resumed run)."""
+    import keras
+
+    from nnbin import engines
+
+    calls = []
+    real = engines.ENGINES["fused"]
+
+    def recording(trials, *args, **kwargs):
+        trials = list(trials)
+        if trials:  # which calls train refits: [False, True] = cross-validation and refits together
+            calls.append(sorted({t.id.startswith("refit-") for t in trials}))
+        return real(trials, *args, **kwargs)
+
+    monkeypatch.setitem(engines.ENGINES, "fused", recording)
+    config = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "test_size": 0.2},
+              "models": [{"name": "logistic", "params": {"epochs": 3}},
+                         {"name": "shallow", "params": {"hidden": [4], "epochs": 3}},
+                         {"name": "grid", "params": {"hidden": [3], "epochs": 2},
+                          "grid": {"learning_rate": [0.01, 0.1]}}]}
+    first = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
+    assert calls == [[False, True], [True]]  # logistic and shallow with the CV; grid's refit after
+    weights = lambda: {f: keras.models.load_model(tmp_path / "models" / f / "model.keras").get_weights()  # noqa: E731
+                       for f in ("logistic", "shallow", "grid")}
+    before, calls[:] = weights(), []
+    again = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
+    assert again.metadata["trained_now"] == 0 and calls == [[True]]  # every refit on its own
+    for family, arrays in weights().items():
+        assert all(np.array_equal(a, b) for a, b in zip(arrays, before[family])), family
+    pd.testing.assert_frame_equal(again.summary, first.summary)  # test scores included
