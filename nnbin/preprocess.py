@@ -85,10 +85,7 @@ class EncodedTable:
     center: np.ndarray    # (m,) float64: each numeric column's table mean (0 for one-hot)
     spread: np.ndarray    # (m,) float64: its standard deviation (1 when 0, and for one-hot)
     n_numeric: int
-
-    @property
-    def has_missing(self) -> bool:
-        return bool(np.isnan(self.values).any())
+    has_missing: bool     # NaN anywhere in values (filled per fold)
 
 
 def encode_table(X, numeric: list[str], categorical: list[str],
@@ -114,7 +111,7 @@ def encode_table(X, numeric: list[str], categorical: list[str],
         spread.append(np.ones(len(vocabulary)))
     values = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(X), 0), np.float32)
     return EncodedTable(np.ascontiguousarray(values), np.concatenate(center), np.concatenate(spread),
-                        len(numeric))
+                        len(numeric), bool(np.isnan(values).any()))
 
 
 def fold_affine(preprocessor, table: EncodedTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -184,7 +184,7 @@ def _predictions(stored, values: np.ndarray) -> np.ndarray:
     offset, count = int(stored["offset"]), int(stored["count"])
     if offset < 0 or count < 0 or offset + count > len(values):
         raise ValueError("probabilities missing from the predictions file")
-    return values[offset:offset + count].copy()
+    return values[offset:offset + count]  # a view: the file's values are read once, not copied
 
 
 def _plain(value):

@@ -38,20 +38,23 @@ class FoldRows:
     fill: np.ndarray
 
 
-def _fit_fold(trial: Trial, dataset: Dataset):
-    """(fitted preprocessor, X_train, y_train, X_val), the preprocessor fitted on the
-    trial's training rows only."""
+def _fit_preprocessor(trial: Trial, dataset: Dataset):
+    """The dataset's preprocessor fitted on the trial's training rows only."""
+    return dataset.preprocessor().fit(dataset.X.iloc[trial.split.train])
+
+
+def _transform_fold(preprocessor, trial: Trial, dataset: Dataset):
+    """(X_train, y_train, X_val) through a fitted preprocessor."""
     train, validation = trial.split.train, trial.split.validation
-    preprocessor = dataset.preprocessor().fit(dataset.X.iloc[train])
     X_train = preprocessor.transform(dataset.X.iloc[train])
     X_val = (preprocessor.transform(dataset.X.iloc[validation]) if len(validation)
              else np.zeros((0, X_train.shape[1]), np.float32))  # a refit on every row scores none
-    return preprocessor, X_train, dataset.y[train], X_val
+    return X_train, dataset.y[train], X_val
 
 
 def prepare_fold(trial: Trial, dataset: Dataset):
     """Preprocessing fitted on the trial's training rows only; returns (X_train, y_train, X_val)."""
-    return _fit_fold(trial, dataset)[1:]
+    return _transform_fold(_fit_preprocessor(trial, dataset), trial, dataset)
 
 
 class FoldCache:
@@ -96,9 +99,8 @@ class FoldCache:
         fold_key, key = trial.split.key, self.key(trial)
         if key not in self._arrays:
             if fold_key not in self._prepared:
-                self._prepared[fold_key] = _fit_fold(trial, self.dataset)
-                self._fitted[fold_key] = self._prepared[fold_key][0]
-            _, X_train, y_train, X_val = self._prepared[fold_key]
+                self._prepared[fold_key] = _transform_fold(self.preprocessor(trial), trial, self.dataset)
+            X_train, y_train, X_val = self._prepared[fold_key]
             if trial.hyper.patience:
                 X_fit, X_stop, y_fit, y_stop = train_test_split(
                     X_train, y_train, test_size=self.inner_fraction, stratify=y_train,
@@ -112,5 +114,5 @@ class FoldCache:
         """The preprocessor fitted on the trial's training rows (fitted once per fold)."""
         key = trial.split.key
         if key not in self._fitted:
-            self._fitted[key] = self.dataset.preprocessor().fit(self.dataset.X.iloc[trial.split.train])
+            self._fitted[key] = _fit_preprocessor(trial, self.dataset)
         return self._fitted[key]
