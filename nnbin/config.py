@@ -3,11 +3,12 @@
     dataset   built-in name (with options) or file + target
     cv        folds, repeats, shuffle, seed
     models    named families, each with fixed `params` and a `grid` to sweep
-    metrics, rank_by, threshold, device, engine, output_dir
+    metrics, rank_by, threshold, device, engine, executor, output_dir
 """
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -260,6 +261,32 @@ class CVConfig(Strict):
         return self
 
 
+class ExecutorConfig(Strict):
+    """Where trials are trained: in this process (local) or as Ray tasks on a cluster."""
+
+    kind: Literal["local", "ray"] = "local"
+    address: str = "local"       # local: start Ray here; auto: the running cluster; host:port; ray://host:10001
+    cpus_per_task: float = 1.0
+    gpus_per_task: float = 0.0
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v):
+        if v in ("local", "auto") or re.fullmatch(r"(ray://)?[A-Za-z0-9_.\-]+:\d{1,5}", v):
+            return v
+        raise ValueError(f"expected local, auto, host:port or ray://host:10001 (got {v!r})")
+
+    @field_validator("cpus_per_task")
+    @classmethod
+    def _cpus(cls, v):
+        return check_number(v, low=0, low_open=True)
+
+    @field_validator("gpus_per_task")
+    @classmethod
+    def _gpus(cls, v):
+        return check_number(v, low=0)
+
+
 class FamilyConfig(Strict):
     """A named model family: fixed `params` and a `grid` of values to sweep."""
 
@@ -287,6 +314,7 @@ class ExperimentConfig(Strict):
     predictions: Literal["none", "csv", "parquet"] = "none"
     refit: Literal["families", "best", "none"] = "families"
     engine: Literal["fused", "keras"] = "fused"
+    executor: ExecutorConfig = ExecutorConfig()
     output_dir: Optional[str] = None
 
     @field_validator("models")

@@ -90,12 +90,11 @@ class _Trainer:
     """Trains trials through the engine, appending each finished one to the store and
     skipping those already there; one progress bar across stages."""
 
-    def __init__(self, config, dataset, store, stored: dict, bar, refits=()):
-        from nnbin.engines import ENGINES, FoldCache
+    def __init__(self, config, dataset, store, stored: dict, bar, executor, refits=()):
+        from nnbin.engines import FoldCache
 
         self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
-        self.bar = bar
-        self.engine = ENGINES[config.engine]
+        self.bar, self.executor = bar, executor
         self.folds = FoldCache(dataset, config.cv.inner_fraction)
         self.done: dict = {}
         self.trained = 0
@@ -133,7 +132,8 @@ class _Trainer:
         refit_ids = {t.id for t in extra}
         pending = []
         try:
-            for result in self.engine(todo + extra, self.folds):
+            for result in self.executor.train(self.config.engine, todo + extra, self.folds,
+                                              keep_weights=refit_ids):
                 if result.trial.id in refit_ids:  # a refit trained alongside, for refit_best
                     self.refitted[refit_key(result.trial)] = result
                 else:
@@ -178,8 +178,12 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
             _check_parquet()
 
     from nnbin.device import configure_device
+    from nnbin.executors import make_executor
 
     device = configure_device(config.device, config.deterministic)
+    executor = make_executor(config.executor, device=config.device, deterministic=config.deterministic)
+    if executor.where != "local":
+        device = f"{executor.description}; driver: {device}"
     store = (ResultsStore(out, config.to_dict(), data_fingerprint(dataset, splits + inner_splits))
              if out is not None else None)
     stored = store.open(fresh) if store is not None else {}
@@ -191,7 +195,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         with _progress(total, progress) as bar:
             refits = (refits_known_in_advance(config, trials, development, test_rows)
                       if out is not None and not cv.nested else [])
-            trainer = _Trainer(config, dataset, store, stored, bar, refits)
+            trainer = _Trainer(config, dataset, store, stored, bar, executor, refits)
             if cv.nested:
                 inner = trainer.run(inner_trials)
                 trials = select_outer_trials(pd.DataFrame([r["row"] for r in inner]), trials,
@@ -237,7 +241,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
             from nnbin.export import refit_best
 
             result.models = refit_best(result, trials, out / "models", config.refit,
-                                       development, test_rows, trainer.refitted)
+                                       development, test_rows, trainer.refitted, executor)
             metadata["test_rows"] = len(test_rows)
         elif config.refit != "none":
             result.notes.append("no model was refitted: nested cross-validation scores the tuning "

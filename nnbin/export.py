@@ -30,19 +30,23 @@ def refit_key(trial) -> tuple:
     return trial.id, trial.hyper.model_dump_json(), trial.seed, rows.tobytes()
 
 
-def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused", trained=None):
+def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused", trained=None,
+          executor=None):
     """Train each trial's configuration on `rows` with the experiment's engine, scoring
     `test_rows` (may be empty). Returns the engine's results, each with its keras model,
     and the preprocessor the engine fitted on `rows`. trained: results of refits already
-    trained (alongside cross-validation) by refit_key; those are not trained again."""
-    from nnbin.engines import ENGINES, FoldCache
+    trained (alongside cross-validation) by refit_key; those are not trained again.
+    executor: where to train (nnbin.executors; default: this process)."""
+    from nnbin.engines import FoldCache
     from nnbin.engines.fused import to_keras
+    from nnbin.executors import LocalExecutor
 
     final = [refit_trial(t, rows, test_rows) for t in trials]
     trained = trained or {}
     folds = FoldCache(dataset)
     todo = [t for t in final if refit_key(t) not in trained]
-    by_id = {r.trial.id: r for r in ENGINES[engine](todo, folds, keep_models=True)} if todo else {}
+    executor = executor or LocalExecutor()
+    by_id = {r.trial.id: r for r in executor.train(engine, todo, folds, keep_models=True)} if todo else {}
     results = []
     for trial in final:
         if trial.id in by_id:
@@ -174,7 +178,7 @@ def _healthy(fitted) -> bool:
 
 
 def refit_best(result, trials: list, directory: Path, which: str = "families", rows=None,
-               test_rows=(), trained=None) -> list[Path]:
+               test_rows=(), trained=None, executor=None) -> list[Path]:
     """Refit each family's best complete configuration (or only the overall best) on the
     cross-validated rows and save it; with test rows, score it on them once and add
     `test_<metric>` columns to result.summary. A refit that diverges is never saved: the
@@ -188,7 +192,7 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         queues = [q for q in queues if q]
         heads = [q.pop(0) for q in queues]
         results, preprocessor = refit([_final_trial(r, trials) for r in heads], dataset, rows,
-                                      test_rows, config.engine, trained)
+                                      test_rows, config.engine, trained, executor)
         for queue, row, fitted in zip(queues, heads, results):
             if _healthy(fitted):
                 chosen.append((row, fitted))

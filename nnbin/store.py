@@ -28,7 +28,8 @@ DAMAGED = "trials.damaged.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
-NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit", "predictions")
+NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit", "predictions",
+                "executor")
 FLOAT32 = np.dtype("<f4")
 
 

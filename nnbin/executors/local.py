@@ -1,0 +1,18 @@
+"""The local executor: the engine trains every trial in this process."""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+
+class LocalExecutor:
+    """Trains in this process, exactly as the engine does on its own."""
+
+    where = "local"
+
+    def train(self, engine: str, trials: Iterable, folds, *, keep_models: bool = False,
+              keep_weights: Iterable[str] = ()) -> Iterator:
+        """The engine's results (nnbin.engines.TrialResult), one per trial, as they finish.
+        keep_weights: ids of trials whose weights the caller needs (here: every trial's)."""
+        from nnbin.engines import ENGINES
+
+        return ENGINES[engine](trials, folds, keep_models=keep_models)

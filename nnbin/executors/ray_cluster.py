@@ -1,0 +1,179 @@
+"""The Ray executor: groups of trials run as Ray tasks, on one machine or a cluster.
+
+The unit of work is a group the engine trains together (a fused stack: one compilation,
+up to 256 models), never a single trial: Ray's per-task overhead is paid once per group.
+The dataset goes into Ray's object store once per experiment and each worker process keeps
+its encoded table and fold preprocessing across tasks; trials travel without their row
+indices (the run's splits travel once, by reference). The driver keeps the results store:
+each finished task's trials are handed back as they arrive, so resume, progress and the
+tables work as with the local executor. Workers run the same engine code as the local
+executor, so a trial's results are the same bits wherever it runs (CPU).
+
+Faults: a task whose worker process or node dies is retried by Ray (MAX_RETRIES) on
+another worker; its trials are delivered once, by the retry. If the driver dies, what it
+stored is kept and the same command resumes.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from nnbin.errors import ConfigError
+
+MAX_RETRIES = 3      # a task lost with its worker or node is run again, up to this many times
+WORKER_DATASETS = 2  # encoded tables a worker keeps (one experiment's, and one before it)
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("executor.kind: ray needs Ray, which is not installed: "
+                          "pip install -e '.[ray]' (or pip install 'ray>=2.40'), or set executor.kind: local"
+                          ) from None
+    return ray
+
+
+def connect(address: str) -> str:
+    """Join (or for address 'local', start) a Ray cluster, once per process; return in words
+    what is used. A process already connected (ray.init called by the user) stays connected."""
+    ray = _ray()
+    if not ray.is_initialized():
+        options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        if address == "local":
+            options["_node_ip_address"] = "127.0.0.1"  # a cluster of this machine only
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"executor.address '{address}': no Ray cluster could be reached ({reason}); "
+                              "start one with `ray start --head` on that machine, or set "
+                              "executor.address: local") from None
+    resources = ray.cluster_resources()
+    return (f"ray ({int(resources.get('CPU', 0))} CPUs, {int(resources.get('GPU', 0))} GPUs, "
+            f"{len([n for n in ray.nodes() if n['Alive']])} nodes)")
+
+
+class RayExecutor:
+    """Sends each work unit (nnbin.engines.work_units) to a Ray task."""
+
+    where = "ray"
+
+    def __init__(self, settings, *, device: str = "auto", deterministic: bool = False):
+        self.settings, self.device, self.deterministic = settings, device, deterministic
+        self.description = connect(settings.address)
+        self._datasets: dict = {}  # id(dataset) -> (dataset, its object reference)
+
+    def _dataset_ref(self, dataset):
+        """The dataset in the object store, put there once."""
+        ray = _ray()
+        if id(dataset) not in self._datasets:
+            self._datasets[id(dataset)] = (dataset, ray.put(dataset))
+        return self._datasets[id(dataset)][1]
+
+    def train(self, engine: str, trials: Iterable, folds, *, keep_models: bool = False,
+              keep_weights: Iterable[str] = ()) -> Iterator:
+        """The engine's results, one per trial, as each task finishes; the last result of a
+        task has batch_end set. keep_weights: ids of trials whose weights come back
+        (keep_models: every trial's, and the keras model is rebuilt here)."""
+        from nnbin.engines import work_units
+        from nnbin.engines.fused import to_keras
+
+        ray = _ray()
+        trials = list(trials)
+        if not trials:
+            return
+        by_id = {t.id: t for t in trials}
+        wanted = set(by_id) if keep_models else set(keep_weights)
+        splits = ray.put({t.split.key: (t.split.train, t.split.validation) for t in trials})
+        data = [self._dataset_ref(folds.dataset)]  # in a list: the worker resolves it once, not per task
+        task = ray.remote(train_unit).options(
+            num_cpus=self.settings.cpus_per_task, num_gpus=self.settings.gpus_per_task,
+            max_retries=MAX_RETRIES, retry_exceptions=False)
+        setup = {"device": self.device, "deterministic": self.deterministic,
+                 "threads": max(1, int(self.settings.cpus_per_task)),
+                 "inner_fraction": folds.inner_fraction}
+        pending = [task.remote(engine, data, splits, [_without_rows(t) for t in unit],
+                               [t.id for t in unit if t.id in wanted], setup)
+                   for unit in work_units(engine, trials)]
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                try:
+                    returned = ray.get(done[0])
+                except ray.exceptions.RayTaskError as exc:
+                    raise RuntimeError(f"a Ray task failed on a worker: {exc.cause!r}") from exc
+                for i, result in enumerate(returned):
+                    result.trial = by_id[result.trial]
+                    result.batch_end = i == len(returned) - 1
+                    if keep_models:
+                        result.model = to_keras(result.trial, result.weights, result.weights[0].shape[0])
+                    yield result
+        finally:
+            for ref in pending:  # interrupted: stop the tasks still queued or running
+                ray.cancel(ref, force=True)
+
+
+def _without_rows(trial):
+    """The trial without its row indices (they travel once per run, with the splits)."""
+    empty = np.zeros(0, np.int64)
+    return replace(trial, split=replace(trial.split, train=empty, validation=empty))
+
+
+# ---------------------------------------------------------------- on the worker
+_WORKER_FOLDS: OrderedDict = OrderedDict()  # dataset object id -> FoldCache, kept across tasks
+_WORKER_READY: dict = {}
+
+
+def _prepare_worker(setup: dict) -> None:
+    """Once per worker process: TensorFlow's threads (the task's CPUs) and device."""
+    if _WORKER_READY:
+        return
+    import tensorflow as tf
+
+    from nnbin.device import configure_device
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(setup["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(setup["threads"])
+    except RuntimeError:  # TensorFlow already started in this process
+        pass
+    _WORKER_READY["device"] = configure_device(setup["device"], setup["deterministic"])
+
+
+def _worker_folds(data: list, inner_fraction: float):
+    """This worker's FoldCache of the dataset: encoded and preprocessed once, however many
+    tasks it runs."""
+    import ray
+
+    from nnbin.engines import FoldCache
+
+    key = (data[0].hex(), inner_fraction)
+    if key not in _WORKER_FOLDS:
+        _WORKER_FOLDS[key] = FoldCache(ray.get(data[0]), inner_fraction)
+        while len(_WORKER_FOLDS) > WORKER_DATASETS:
+            _WORKER_FOLDS.popitem(last=False)
+    _WORKER_FOLDS.move_to_end(key)
+    return _WORKER_FOLDS[key]
+
+
+def train_unit(engine: str, data: list, splits: dict, trials: list, keep_weights: list,
+               setup: dict) -> list:
+    """A Ray task: train one work unit with the engine, in this worker; return its results
+    with the trial as its id and weights only where asked."""
+    from nnbin.engines import ENGINES
+
+    _prepare_worker(setup)
+    folds = _worker_folds(data, setup["inner_fraction"])
+    trials = [replace(t, split=replace(t.split, train=splits[t.split.key][0],
+                                       validation=splits[t.split.key][1])) for t in trials]
+    keep = set(keep_weights)
+    results = []
+    for result in ENGINES[engine](trials, folds, keep_models=False):
+        results.append(replace(result, trial=result.trial.id, model=None,
+                               weights=result.weights if result.trial.id in keep else None))
+    return results
