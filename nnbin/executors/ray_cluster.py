@@ -43,6 +43,8 @@ def connect(address: str) -> str:
     what is used. A process already connected (ray.init called by the user) stays connected."""
     ray = _ray()
     if not ray.is_initialized():
+        if address not in ("local", "auto"):
+            _check_reachable(address)
         options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         if address == "local":
             options["_node_ip_address"] = "127.0.0.1"  # a cluster of this machine only
@@ -50,12 +52,26 @@ def connect(address: str) -> str:
             ray.init(address=address, **options)
         except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"executor.address '{address}': no Ray cluster could be reached ({reason}); "
-                              "start one with `ray start --head` on that machine, or set "
-                              "executor.address: local") from None
+            raise _unreachable(address, reason) from None
     resources = ray.cluster_resources()
     return (f"ray ({int(resources.get('CPU', 0))} CPUs, {int(resources.get('GPU', 0))} GPUs, "
             f"{len([n for n in ray.nodes() if n['Alive']])} nodes)")
+
+
+def _unreachable(address: str, reason: str) -> ConfigError:
+    return ConfigError(f"executor.address '{address}': no Ray cluster could be reached ({reason}); "
+                       "start one with `ray start --head` on that machine, or set executor.address: local")
+
+
+def _check_reachable(address: str, seconds: float = 10) -> None:
+    """Fail fast: ray.init waits minutes for an address where nothing listens."""
+    import socket
+
+    host, port = address.removeprefix("ray://").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise _unreachable(address, exc.strerror or type(exc).__name__) from None
 
 
 class RayExecutor:

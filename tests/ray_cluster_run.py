@@ -1,0 +1,158 @@
+"""Ray scenarios for tests/test_ray.py, run in one process inside a network namespace that
+holds only loopback (`unshare -n`, `ip link set lo up`), so that Ray never leaves 127.0.0.1.
+
+    python tests/ray_cluster_run.py PLAN.json
+
+PLAN.json names the output directories and configs (written by the test). This script
+only runs things and records what happened in DIR/events.json; the test compares the
+results with local runs made in its own process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from nnbin.cli import main as nnbin_main
+from nnbin.errors import ConfigError
+from nnbin.executors.ray_cluster import connect
+from nnbin.experiment import run_experiment
+
+TASK_TITLE = "ray::train_unit"  # a Ray worker's process title while it runs the task
+
+
+def with_executor(config: dict, address: str) -> dict:
+    return {**config, "executor": {"kind": "ray", "address": address, "cpus_per_task": 1}}
+
+
+def running_task(seconds: float = 60.0, busy_for: float = 1.0) -> psutil.Process:
+    """A worker process that has been running a train_unit task for `busy_for` seconds."""
+    first_seen: dict = {}
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            if (process.info["cmdline"] or [""])[0].startswith(TASK_TITLE):
+                first_seen.setdefault(process.pid, time.time())
+                if time.time() - first_seen[process.pid] >= busy_for:
+                    return process
+        time.sleep(0.1)
+    raise RuntimeError("no Ray task was seen running")
+
+
+def run_in_thread(config: dict, output_dir: Path) -> threading.Thread:
+    errors = []
+
+    def target():
+        try:
+            run_experiment(config, output_dir=output_dir, progress=False, report=False)
+        except BaseException as exc:  # recorded and re-raised by the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.errors = errors
+    thread.start()
+    return thread
+
+
+def finish(thread: threading.Thread) -> None:
+    thread.join(600)
+    if thread.is_alive() or thread.errors:
+        raise RuntimeError(f"the run did not finish: {thread.errors}")
+
+
+def main() -> None:
+    plan = json.loads(Path(sys.argv[1]).read_text())
+    out = Path(plan["dir"])
+    events: dict = {"seconds": {}}
+    clock = time.time()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        events["seconds"][name] = round(time.time() - clock, 1)
+        clock = time.time()
+
+    # 1. an address where no cluster listens: a one-line error, quickly
+    started = time.time()
+    try:
+        connect("127.0.0.1:1")
+    except ConfigError as exc:
+        events["unreachable"] = {"message": str(exc), "seconds": time.time() - started}
+
+    lap("unreachable")
+    # 2. address: local, from the command line: the README's default experiment
+    events["cli_code"] = nnbin_main(["train", "--config", plan["baselines_config"], "--quiet",
+                                     "--output-dir", str(out / "baselines"),
+                                     "--set", "executor.kind=ray", "--set", "executor.address=local"])
+    run_experiment(with_executor(plan["nested"], "local"), output_dir=out / "nested", progress=False,
+                   report=False)
+    lap("local_runs")
+    events["local_device"] = json.loads((out / "baselines" / "run.json").read_text())["device"]
+    import ray
+
+    ray.shutdown()
+
+    # 3. a cluster of a head (no CPUs: it only schedules) and two one-CPU worker nodes
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    lap("cluster_start")
+    faulty = with_executor(plan["faulty"], cluster.address)
+
+    # 3a. a worker process killed while it trains
+    run = run_in_thread(faulty, out / "worker_killed")
+    victim = running_task()
+    victim.send_signal(signal.SIGKILL)
+    events["worker_killed"] = victim.pid
+    finish(run)
+
+    lap("worker_killed")
+    # 3b. a whole node removed while one of its workers trains
+    run = run_in_thread(faulty, out / "node_removed")
+    victim = running_task()
+    raylets = {node.all_processes["raylet"][0].process.pid: node for node in nodes}
+    ancestors = [victim] + victim.parents()
+    node = next(raylets[p.pid] for p in ancestors if p.pid in raylets)
+    cluster.remove_node(node, allow_graceful=False)
+    finish(run)
+    events["node_removed"] = {"worker": victim.pid, "alive_nodes": len([n for n in ray.nodes() if n["Alive"]])}
+
+    lap("node_removed")
+    # 3c. the driver killed mid-run, then the same run again: it resumes from the store
+    driver_dir = out / "driver_killed"
+    script = ("import json, sys; from nnbin.experiment import run_experiment; "
+              "run_experiment(json.loads(sys.argv[1]), output_dir=sys.argv[2], progress=False, report=False)")
+    driver = subprocess.Popen([sys.executable, "-c", script, json.dumps(faulty), str(driver_dir)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = driver_dir / "trials.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (records.exists() and records.read_text().count("\n") >= 1):
+        time.sleep(0.1)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    events["driver_killed_after"] = records.read_text().count("\n") if records.exists() else 0
+    run_experiment(faulty, output_dir=driver_dir, progress=False, report=False)
+
+    lap("driver_killed")
+    # 3d. a run stored by the local executor, resumed on the cluster
+    run_experiment(faulty, output_dir=plan["local_partial"], progress=False, report=False)
+
+    lap("local_partial")
+    (out / "events.json").write_text(json.dumps(events))
+    ray.shutdown()
+    cluster.shutdown()
+
+
+if __name__ == "__main__":
+    main()
+    sys.stdout.flush()
+    os._exit(0)  # skip the interpreter teardown of Ray and TensorFlow

@@ -1,0 +1,174 @@
+"""The Ray executor against the local one: the same bits, whatever fails along the way.
+
+Ray runs in one child process (tests/ray_cluster_run.py) inside a network namespace that
+holds only loopback, so that every connection stays on 127.0.0.1; the local runs it is
+compared with are made here."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnbin.experiment import run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINES = ROOT / "configs" / "compare_baselines.yaml"
+
+FAULTY = {  # seven work units: five fused stacks, a refit known in advance, one keras-engine configuration
+    "dataset": {"name": "breast_cancer"}, "cv": {"folds": 3, "seed": 4},
+    "models": [
+        {"name": "logistic", "params": {"epochs": 10}, "grid": {"learning_rate": [0.01, 0.1]}},
+        {"name": "shallow", "params": {"hidden": [8], "epochs": 10, "learning_rate": 0.01}},
+        {"name": "net", "params": {"epochs": 15, "patience": 3, "dropout": 0.1, "activation": "tanh"},
+         "grid": {"width": [4, 16], "depth": [1, 2]}},
+        {"name": "adamw", "params": {"hidden": [4], "optimizer": "adamw", "epochs": 4}},
+    ],
+    "metrics": ["roc_auc", "log_loss"],
+}
+NESTED = {
+    "dataset": {"name": "breast_cancer"},
+    "cv": {"folds": 2, "nested": True, "inner_folds": 2, "seed": 1},
+    "models": [{"name": "logistic", "params": {"epochs": 5}, "grid": {"learning_rate": [0.01, 0.1]}}],
+    "metrics": ["roc_auc"], "tensorboard": True,
+}
+
+
+def _namespace_problem() -> str | None:
+    """Why Ray cannot be run in a loopback-only network namespace here (None: it can)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return "Ray is not installed (pip install -e '.[ray]')"
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return "needs unshare and ip (util-linux, iproute2) for a loopback-only network namespace"
+    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    if probe.returncode:
+        return f"cannot make a network namespace (unshare -n needs root): {probe.stderr.strip()[:120]}"
+    return None
+
+
+def _drop_last_records(directory: Path, n: int) -> None:
+    """A store as an interrupted run leaves it: the last n trials are missing."""
+    records = directory / "trials.jsonl"
+    lines = records.read_text().splitlines(keepends=True)
+    records.write_text("".join(lines[:-n]))
+
+
+def _metrics(directory: Path, table: str = "trials.csv") -> pd.DataFrame:
+    frame = pd.read_csv(directory / table)
+    return frame.drop(columns="fit_seconds").sort_values("trial_id").reset_index(drop=True)
+
+
+def _stored_ids(directory: Path) -> list[str]:
+    return [json.loads(line)["row"]["trial_id"] for line in (directory / "trials.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    problem = _namespace_problem()
+    if problem:
+        pytest.skip(problem)
+    base = tmp_path_factory.mktemp("ray")
+    local = {"baselines": run_experiment(BASELINES, output_dir=base / "local_baselines", progress=False,
+                                         report=False),
+             "faulty": run_experiment(FAULTY, output_dir=base / "local_faulty", progress=False, report=False),
+             "nested": run_experiment(NESTED, output_dir=base / "local_nested", progress=False, report=False)}
+    shutil.copytree(base / "local_faulty", base / "local_partial")
+    _drop_last_records(base / "local_partial", 9)
+    plan = {"dir": str(base / "ray"), "baselines_config": str(BASELINES), "faulty": FAULTY,
+            "nested": NESTED, "local_partial": str(base / "local_partial")}
+    (base / "plan.json").write_text(json.dumps(plan))
+    done = subprocess.run(["unshare", "-n", "sh", "-c",
+                           f"ip link set lo up && exec {sys.executable} {ROOT / 'tests' / 'ray_cluster_run.py'} "
+                           f"{base / 'plan.json'}"],
+                          capture_output=True, text=True, timeout=900, cwd=base)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ray_dir = base / "ray"
+    return {"base": base, "ray": ray_dir, "local": local,
+            "events": json.loads((ray_dir / "events.json").read_text())}
+
+
+def test_the_default_experiment_on_ray_gives_the_local_metrics_bit_for_bit(runs):
+    assert runs["events"]["cli_code"] == 0
+    assert runs["events"]["local_device"].startswith("ray (2 CPUs")
+    ray_dir, local_dir = runs["ray"] / "baselines", runs["base"] / "local_baselines"
+    pd.testing.assert_frame_equal(_metrics(ray_dir), _metrics(local_dir), check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_csv(ray_dir / "history.csv"), pd.read_csv(local_dir / "history.csv"),
+                                  check_exact=True)
+    ours = np.fromfile(ray_dir / "predictions.f32", "<f4")
+    assert np.array_equal(np.sort(ours), np.sort(np.fromfile(local_dir / "predictions.f32", "<f4")))
+
+
+def test_refitted_models_trained_on_ray_hold_the_local_weights(runs):
+    import keras
+
+    for family in ("logistic", "shallow", "deep"):
+        ours = keras.models.load_model(runs["ray"] / "baselines" / "models" / family / "model.keras")
+        theirs = keras.models.load_model(runs["base"] / "local_baselines" / "models" / family / "model.keras")
+        assert len(ours.get_weights()) == len(theirs.get_weights()) > 0
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            assert np.array_equal(a, b)
+
+
+def test_nested_cross_validation_and_tensorboard_on_ray(runs):
+    ray_dir, local_dir = runs["ray"] / "nested", runs["base"] / "local_nested"
+    for table in ("trials.csv", "inner_trials.csv"):
+        pd.testing.assert_frame_equal(_metrics(ray_dir, table), _metrics(local_dir, table), check_exact=True)
+    assert any((ray_dir / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("scenario", ["worker_killed", "node_removed", "driver_killed", "local_partial"])
+def test_faults_lose_and_duplicate_nothing(runs, scenario):
+    """A worker process killed, a node removed, or the driver killed mid-run (then rerun), and
+    a run stored by the local executor resumed on Ray: every trial stored exactly once and
+    every metric equal to the uninterrupted local run's."""
+    directory = (Path(runs["base"]) / "local_partial" if scenario == "local_partial"
+                 else runs["ray"] / scenario)
+    expected = runs["local"]["faulty"].trials
+    ids = _stored_ids(directory)
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert not (directory / "trials.damaged.jsonl").exists()
+    pd.testing.assert_frame_equal(_metrics(directory), _metrics(runs["base"] / "local_faulty"), check_exact=True)
+    events = runs["events"]
+    if scenario == "node_removed":
+        assert events["node_removed"]["alive_nodes"] == 2  # the head and the one worker node left
+    if scenario == "driver_killed":
+        assert 1 <= events["driver_killed_after"] < len(expected)
+        run = json.loads((directory / "run.json").read_text())
+        assert run["resumed"] == events["driver_killed_after"] and run["trained_now"] > 0
+    if scenario == "local_partial":
+        assert json.loads((directory / "run.json").read_text())["trained_now"] == 9
+
+
+def test_an_unreachable_address_is_one_line_error(runs):
+    unreachable = runs["events"]["unreachable"]
+    assert "executor.address '127.0.0.1:1'" in unreachable["message"]
+    assert "ray start --head" in unreachable["message"] and "\n" not in unreachable["message"]
+    assert unreachable["seconds"] < 15
+
+
+def test_ray_missing_is_one_line_error(monkeypatch):
+    from nnbin.errors import ConfigError
+    from nnbin.executors import make_executor
+    from nnbin.config import ExecutorConfig
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as when it is not installed
+    with pytest.raises(ConfigError, match=r"executor.kind: ray needs Ray.*pip install -e '.\[ray\]'"):
+        make_executor(ExecutorConfig(kind="ray"))
+
+
+def test_executor_settings_are_validated():
+    from nnbin.config import ConfigError, config_from_dict
+
+    base = {"dataset": {"name": "breast_cancer"}, "models": [{"name": "logistic"}]}
+    for executor, key in [({"kind": "spark"}, "executor.kind"), ({"address": "my cluster"}, "executor.address"),
+                          ({"cpus_per_task": 0}, "executor.cpus_per_task"),
+                          ({"gpus_per_task": -1}, "executor.gpus_per_task")]:
+        with pytest.raises(ConfigError, match=key):
+            config_from_dict({**base, "executor": executor})
