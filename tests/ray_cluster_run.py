@@ -116,16 +116,18 @@ def main() -> None:
     finish(run)
 
     lap("worker_killed")
-    # 3b. a whole node removed while one of its workers trains
+    # 3b. a whole node lost while one of its workers trains: its raylet and every process it
+    # started (the workers) killed at once, as when the machine goes down
     run = run_in_thread(faulty, out / "node_removed")
     victim = running_task()
     raylets = {node.all_processes["raylet"][0].process.pid: node for node in nodes}
-    ancestors = [victim] + victim.parents()
-    node = next(raylets[p.pid] for p in ancestors if p.pid in raylets)
-    cluster.remove_node(node, allow_graceful=False)
+    raylet = next(p for p in victim.parents() if p.pid in raylets)
+    for process in raylet.children(recursive=True):
+        process.send_signal(signal.SIGKILL)
+    cluster.remove_node(raylets[raylet.pid], allow_graceful=False)
     finish(run)
-    events["node_removed"] = {"worker": victim.pid, "alive_nodes": len([n for n in ray.nodes() if n["Alive"]])}
-
+    events["node_removed"] = {"worker": victim.pid, "worker_alive": psutil.pid_exists(victim.pid),
+                              "raylet_alive": psutil.pid_exists(raylet.pid)}
     lap("node_removed")
     # 3c. the driver killed mid-run, then the same run again: it resumes from the store
     driver_dir = out / "driver_killed"
@@ -143,7 +145,9 @@ def main() -> None:
     run_experiment(faulty, output_dir=driver_dir, progress=False, report=False)
 
     lap("driver_killed")
-    # 3d. a run stored by the local executor, resumed on the cluster
+    # 3d. a run stored by the local executor (by the test, meanwhile), resumed on the cluster
+    while not Path(plan["ready"]).exists():
+        time.sleep(0.1)
     run_experiment(faulty, output_dir=plan["local_partial"], progress=False, report=False)
 
     lap("local_partial")
