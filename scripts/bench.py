@@ -7,6 +7,7 @@
     python scripts/bench.py --workload metrics    # scoring: nnbin.metrics vs scikit-learn
     python scripts/bench.py --workload big        # 1,000,000 x 30, 80 trials: fused vs keras
     python scripts/bench.py --workload memory     # peak memory against the number of trials
+    python scripts/bench.py --executor ray        # larger workload: local executor vs Ray, 1 and 2 workers
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -334,6 +335,83 @@ def memory_child(rows: int, rates: int) -> None:
     os._exit(0)
 
 
+# ---------------------------------------------------------------- executors
+
+def executor_child(workload: str, epochs: int, cpus_per_task: int) -> None:
+    """The fused engine through run_experiment, locally (cpus_per_task 0) or as Ray tasks on
+    a local cluster of this machine's cores, cpus_per_task each; with Ray, also the cluster's
+    start-up and a no-op task's overhead."""
+    from nnbin.config import config_from_dict
+    from nnbin.cv import make_splits, make_trials
+    from nnbin.engines import work_units
+    from nnbin.experiment import run_experiment
+
+    raw = experiment_config(workload, "fused", epochs)
+    result = {}
+    if cpus_per_task:
+        from nnbin.executors.ray_cluster import connect
+
+        start = time.perf_counter()
+        connect("local")
+        result["cluster_start"] = time.perf_counter() - start
+        raw["executor"] = {"kind": "ray", "address": "local", "cpus_per_task": cpus_per_task}
+    config = config_from_dict(raw)
+    start = time.perf_counter()
+    run = run_experiment(config, progress=False, write=False)
+    result["seconds"] = time.perf_counter() - start
+    result["auc"] = dict(zip(run.summary["config"], run.summary["roc_auc_mean"]))
+    result["trial_seconds"] = float(run.trials["fit_seconds"].sum())  # compute time, summed over units
+    data = config.dataset.load()
+    units = work_units("fused", make_trials(config, make_splits(data.y, config.cv.folds, seed=0)))
+    result["units"] = [len(u) for u in units]
+    if cpus_per_task:
+        import ray
+
+        noop = ray.remote(num_cpus=cpus_per_task)(lambda: None)
+        ray.get(noop.remote())
+        start = time.perf_counter()
+        for _ in range(200):
+            ray.get(noop.remote())
+        result["task_ms_serial"] = (time.perf_counter() - start) / 200 * 1e3
+        start = time.perf_counter()
+        ray.get([noop.remote() for _ in range(1000)])
+        result["task_ms_pipelined"] = (time.perf_counter() - start) / 1000 * 1e3
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("BENCH-RESULT " + json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def bench_executors(workload: str, epochs: int) -> None:
+    cores = os.cpu_count() or 1
+    runs = {"local": 0, f"ray, {cores} worker(s) x 1 CPU": 1}
+    if cores > 1:
+        runs[f"ray, 1 worker x {cores} CPUs"] = cores
+    results = {}
+    for name, cpus in runs.items():
+        command = [sys.executable, __file__, "--executor-child", f"{workload},{epochs},{cpus}"]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        wall = time.perf_counter() - start
+        line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH-RESULT ")), None)
+        if done.returncode or line is None:
+            sys.exit(f"{name} on {workload} failed:\n{done.stderr[-3000:]}")
+        results[name] = {**json.loads(line.removeprefix("BENCH-RESULT ")), "wall": wall}
+    units = results["local"]["units"]
+    print(f"\n## executors, {workload} workload, fused engine, {epochs} epochs: {sum(units)} trials in "
+          f"{len(units)} work units (stacks of {min(units)}-{max(units)} trials)")
+    print(f"{'executor':<26} {'wall s':>7} {'in-process s':>13} {'cluster start s':>16} {'compute s':>10} "
+          f"{'task ms (serial / pipelined)':>29}")
+    for name, r in results.items():
+        task = (f"{r['task_ms_serial']:.2f} / {r['task_ms_pipelined']:.2f}" if "task_ms_serial" in r else "-")
+        print(f"{name:<26} {r['wall']:>7.1f} {r['seconds']:>13.1f} {r.get('cluster_start', 0):>16.1f} "
+              f"{r['trial_seconds']:>10.1f} {task:>29}")
+    same = all(r["auc"] == results["local"]["auc"] for r in results.values())
+    print(f"mean AUC of every configuration identical across executors: {same}")
+    for name, r in results.items():
+        print(f"{name}: wall / local = {r['wall'] / results['local']['wall']:.2f}")
+
+
 def bench_memory() -> None:
     print(f"\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
           f"written to disk (results store), report off")
@@ -361,10 +439,19 @@ def main() -> None:
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--subset", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--executor", choices=["ray"],
+                        help="compare the local executor with Ray (a local cluster of this machine)")
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
+    parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
     if args.memory:
         return memory_child(*map(int, args.memory.split(",")))
+    if args.executor_child:
+        workload, epochs, cpus = args.executor_child.split(",")
+        return executor_child(workload, int(epochs), int(cpus))
+    if args.executor:
+        workload = "larger" if args.workload == "both" else args.workload
+        return bench_executors(workload, 3 if args.quick else WORKLOADS[workload]["epochs"])
     if args.child:
         return child(args)
     if args.workload == "metrics":

@@ -45,9 +45,8 @@ def connect(address: str) -> str:
     if not ray.is_initialized():
         if address not in ("local", "auto"):
             _check_reachable(address)
-        options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-        if address == "local":
-            options["_node_ip_address"] = "127.0.0.1"  # a cluster of this machine only
+        # workers' output (TensorFlow's start-up lines) stays in Ray's logs; errors come back as exceptions
+        options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         try:
             ray.init(address=address, **options)
         except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
@@ -107,9 +106,10 @@ class RayExecutor:
         wanted = set(by_id) if keep_models else set(keep_weights)
         splits = ray.put({t.split.key: (t.split.train, t.split.validation) for t in trials})
         data = [self._dataset_ref(folds.dataset)]  # in a list: the worker resolves it once, not per task
-        task = ray.remote(train_unit).options(
-            num_cpus=self.settings.cpus_per_task, num_gpus=self.settings.gpus_per_task,
-            max_retries=MAX_RETRIES, retry_exceptions=False)
+        # with GPUs, Ray gives each task a fresh worker process (its max_calls=1 default for GPU
+        # tasks), so that TensorFlow sees only the task's GPU and frees its memory afterwards
+        task = ray.remote(num_cpus=self.settings.cpus_per_task, num_gpus=self.settings.gpus_per_task,
+                          max_retries=MAX_RETRIES, retry_exceptions=False)(train_unit)
         setup = {"device": self.device, "deterministic": self.deterministic,
                  "threads": max(1, int(self.settings.cpus_per_task)),
                  "inner_fraction": folds.inner_fraction}
@@ -121,8 +121,11 @@ class RayExecutor:
                 done, pending = ray.wait(pending, num_returns=1)
                 try:
                     returned = ray.get(done[0])
-                except ray.exceptions.RayTaskError as exc:
-                    raise RuntimeError(f"a Ray task failed on a worker: {exc.cause!r}") from exc
+                except ray.exceptions.RayError as exc:  # retries exhausted, or an error in the task
+                    first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                    raise RuntimeError(f"a group of trials failed on the Ray cluster ({first}); the trials "
+                                       "that finished are saved: run the same command again to resume"
+                                       ) from exc
                 for i, result in enumerate(returned):
                     result.trial = by_id[result.trial]
                     result.batch_end = i == len(returned) - 1
