@@ -180,10 +180,11 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     from nnbin.device import configure_device
     from nnbin.executors import make_executor
 
-    device = configure_device(config.device, config.deterministic)
     executor = make_executor(config.executor, device=config.device, deterministic=config.deterministic)
-    if executor.where != "local":
-        device = f"{executor.description}; driver: {device}"
+    if executor.where == "local":
+        device = configure_device(config.device, config.deterministic)
+    else:  # the workers train (on config.device); this process only assembles models: CPU
+        device = f"{executor.description}; driver: {configure_device('cpu')}"
     store = (ResultsStore(out, config.to_dict(), data_fingerprint(dataset, splits + inner_splits))
              if out is not None else None)
     stored = store.open(fresh) if store is not None else {}
