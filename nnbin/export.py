@@ -46,14 +46,12 @@ def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"
     folds = FoldCache(dataset)
     todo = [t for t in final if refit_key(t) not in trained]
     executor = executor or LocalExecutor()
-    by_id = {r.trial.id: r for r in executor.train(engine, todo, folds, keep_models=True)} if todo else {}
+    by_id = ({r.trial.id: r for r in executor.train(engine, todo, folds, keep_weights={t.id for t in todo})}
+             if todo else {})
     results = []
     for trial in final:
-        if trial.id in by_id:
-            results.append(by_id[trial.id])
-        else:
-            done = trained[refit_key(trial)]
-            results.append(replace(done, model=to_keras(trial, done.weights, done.weights[0].shape[0])))
+        done = by_id[trial.id] if trial.id in by_id else trained[refit_key(trial)]
+        results.append(replace(done, model=to_keras(trial, done.weights, done.weights[0].shape[0])))
     return results, folds.preprocessor(final[0])
 
 

@@ -92,6 +92,14 @@ def main() -> None:
                                      "--set", "executor.kind=ray", "--set", "executor.address=local"])
     run_experiment(with_executor(plan["nested"], "local"), output_dir=out / "nested", progress=False,
                    report=False)
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):  # a mistake only a worker can see comes back as itself
+        try:
+            run_experiment(with_executor({**plan["nested"], "device": "gpu", "tensorboard": False}, "local"),
+                           write=False, progress=False)
+        except ConfigError as exc:
+            events["worker_config_error"] = str(exc)
     lap("local_runs")
     events["local_device"] = json.loads((out / "baselines" / "run.json").read_text())["device"]
     import ray

@@ -161,6 +161,13 @@ def test_an_unreachable_address_is_one_line_error(runs):
     assert unreachable["seconds"] < 15
 
 
+def test_a_users_mistake_found_on_a_worker_is_the_same_one_line_error(runs):
+    message = runs["events"].get("worker_config_error")
+    if message is None:
+        pytest.skip("this machine has a GPU: device: gpu is no mistake here")
+    assert message.startswith("device: gpu, but TensorFlow sees no GPU")
+
+
 def test_ray_missing_is_one_line_error(monkeypatch):
     from nnbin.errors import ConfigError
     from nnbin.executors import make_executor

@@ -9,10 +9,9 @@ class LocalExecutor:
 
     where = "local"
 
-    def train(self, engine: str, trials: Iterable, folds, *, keep_models: bool = False,
-              keep_weights: Iterable[str] = ()) -> Iterator:
+    def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = ()) -> Iterator:
         """The engine's results (nnbin.engines.TrialResult), one per trial, as they finish.
         keep_weights: ids of trials whose weights the caller needs (here: every trial's)."""
         from nnbin.engines import ENGINES
 
-        return ENGINES[engine](trials, folds, keep_models=keep_models)
+        return ENGINES[engine](trials, folds)

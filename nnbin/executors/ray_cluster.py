@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from nnbin.errors import ConfigError
+from nnbin.errors import ConfigError, NnbinError
 
 MAX_RETRIES = 3      # a task lost with its worker or node is run again, up to this many times
 WORKER_DATASETS = 2  # encoded tables a worker keeps (one experiment's, and one before it)
@@ -90,20 +90,18 @@ class RayExecutor:
             self._datasets[id(dataset)] = (dataset, ray.put(dataset))
         return self._datasets[id(dataset)][1]
 
-    def train(self, engine: str, trials: Iterable, folds, *, keep_models: bool = False,
-              keep_weights: Iterable[str] = ()) -> Iterator:
+    def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = ()) -> Iterator:
         """The engine's results, one per trial, as each task finishes; the last result of a
-        task has batch_end set. keep_weights: ids of trials whose weights come back
-        (keep_models: every trial's, and the keras model is rebuilt here)."""
+        task has batch_end set. keep_weights: ids of trials whose weights come back (the
+        others' stay on the worker)."""
         from nnbin.engines import work_units
-        from nnbin.engines.fused import to_keras
 
         ray = _ray()
         trials = list(trials)
         if not trials:
             return
         by_id = {t.id: t for t in trials}
-        wanted = set(by_id) if keep_models else set(keep_weights)
+        wanted = set(keep_weights)
         splits = ray.put({t.split.key: (t.split.train, t.split.validation) for t in trials})
         data = [self._dataset_ref(folds.dataset)]  # in a list: the worker resolves it once, not per task
         # with GPUs, Ray gives each task a fresh worker process (its max_calls=1 default for GPU
@@ -122,6 +120,8 @@ class RayExecutor:
                 try:
                     returned = ray.get(done[0])
                 except ray.exceptions.RayError as exc:  # retries exhausted, or an error in the task
+                    if isinstance(getattr(exc, "cause", None), NnbinError):
+                        raise exc.cause from None  # the user's mistake, found on a worker
                     first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
                     raise RuntimeError(f"a group of trials failed on the Ray cluster ({first}); the trials "
                                        "that finished are saved: run the same command again to resume"
@@ -129,8 +129,6 @@ class RayExecutor:
                 for i, result in enumerate(returned):
                     result.trial = by_id[result.trial]
                     result.batch_end = i == len(returned) - 1
-                    if keep_models:
-                        result.model = to_keras(result.trial, result.weights, result.weights[0].shape[0])
                     yield result
         finally:
             for ref in pending:  # interrupted: stop the tasks still queued or running
@@ -192,7 +190,7 @@ def train_unit(engine: str, data: list, splits: dict, trials: list, keep_weights
                                        validation=splits[t.split.key][1])) for t in trials]
     keep = set(keep_weights)
     results = []
-    for result in ENGINES[engine](trials, folds, keep_models=False):
+    for result in ENGINES[engine](trials, folds):
         results.append(replace(result, trial=result.trial.id, model=None,
                                weights=result.weights if result.trial.id in keep else None))
     return results
