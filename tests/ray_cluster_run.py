@@ -32,13 +32,13 @@ def with_executor(config: dict, address: str) -> dict:
     return {**config, "executor": {"kind": "ray", "address": address, "cpus_per_task": 1}}
 
 
-def running_task(seconds: float = 60.0, busy_for: float = 1.0) -> psutil.Process:
+def running_task(seconds: float = 60.0, busy_for: float = 1.0, exclude: int = 0) -> psutil.Process:
     """A worker process that has been running a train_unit task for `busy_for` seconds."""
     first_seen: dict = {}
     deadline = time.time() + seconds
     while time.time() < deadline:
         for process in psutil.process_iter(["pid", "cmdline"]):
-            if (process.info["cmdline"] or [""])[0].startswith(TASK_TITLE):
+            if process.pid != exclude and (process.info["cmdline"] or [""])[0].startswith(TASK_TITLE):
                 first_seen.setdefault(process.pid, time.time())
                 if time.time() - first_seen[process.pid] >= busy_for:
                     return process
@@ -94,7 +94,8 @@ def main() -> None:
                    report=False)
     import tensorflow as tf
 
-    if not tf.config.list_physical_devices("GPU"):  # a mistake only a worker can see comes back as itself
+    events["gpus"] = len(tf.config.list_physical_devices("GPU"))
+    if not events["gpus"]:  # a mistake only a worker can see comes back as itself
         try:
             run_experiment(with_executor({**plan["nested"], "device": "gpu", "tensorboard": False}, "local"),
                            write=False, progress=False)
@@ -116,27 +117,22 @@ def main() -> None:
     lap("cluster_start")
     faulty = with_executor(plan["faulty"], cluster.address)
 
-    # 3a. a worker process killed while it trains
-    run = run_in_thread(faulty, out / "worker_killed")
-    victim = running_task()
-    victim.send_signal(signal.SIGKILL)
-    events["worker_killed"] = victim.pid
-    finish(run)
-
-    lap("worker_killed")
-    # 3b. a whole node lost while one of its workers trains: its raylet and every process it
-    # started (the workers) killed at once, as when the machine goes down
-    run = run_in_thread(faulty, out / "node_removed")
-    victim = running_task()
+    # 3a. one run, two faults: a worker process killed while it trains; then, while the retry
+    # (or another task) trains, its whole node lost: the raylet and every process it started
+    # killed at once, as when the machine goes down
+    run = run_in_thread(faulty, out / "faults")
+    worker = running_task()
+    worker.send_signal(signal.SIGKILL)
+    victim = running_task(exclude=worker.pid)
     raylets = {node.all_processes["raylet"][0].process.pid: node for node in nodes}
     raylet = next(p for p in victim.parents() if p.pid in raylets)
     for process in raylet.children(recursive=True):
         process.send_signal(signal.SIGKILL)
     cluster.remove_node(raylets[raylet.pid], allow_graceful=False)
     finish(run)
-    events["node_removed"] = {"worker": victim.pid, "worker_alive": psutil.pid_exists(victim.pid),
-                              "raylet_alive": psutil.pid_exists(raylet.pid)}
-    lap("node_removed")
+    events["faults"] = {"killed_alive": psutil.pid_exists(worker.pid), "victim_alive": psutil.pid_exists(victim.pid),
+                        "raylet_alive": psutil.pid_exists(raylet.pid)}
+    lap("faults")
     # 3c. the driver killed mid-run, then the same run again: it resumes from the store
     driver_dir = out / "driver_killed"
     script = ("import json, sys; from nnbin.experiment import run_experiment; "

@@ -147,18 +147,18 @@ _WORKER_READY: dict = {}
 
 
 def _prepare_worker(setup: dict) -> None:
-    """Once per worker process: TensorFlow's threads (the task's CPUs) and device."""
-    if _WORKER_READY:
-        return
+    """TensorFlow's threads (the task's CPUs: once per worker process, before TensorFlow
+    starts) and the device choice (every task: a worker may serve several experiments)."""
     import tensorflow as tf
 
     from nnbin.device import configure_device
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(setup["threads"])
-        tf.config.threading.set_inter_op_parallelism_threads(setup["threads"])
-    except RuntimeError:  # TensorFlow already started in this process
-        pass
+    if not _WORKER_READY:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(setup["threads"])
+            tf.config.threading.set_inter_op_parallelism_threads(setup["threads"])
+        except RuntimeError:  # TensorFlow already started in this process
+            pass
     _WORKER_READY["device"] = configure_device(setup["device"], setup["deterministic"])
 
 
