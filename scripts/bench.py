@@ -214,17 +214,21 @@ def child(args) -> None:
 
 # ---------------------------------------------------------------- parent
 
-def run_child(engine: str, workload: str, epochs: int, subset: bool) -> dict:
-    command = [sys.executable, __file__, "--child", engine, "--workload", workload,
-               "--epochs", str(epochs)] + (["--subset"] if subset else [])
+def run_script(arguments: list, what: str) -> tuple[dict, float]:
+    """Run this script as a child with `arguments`; its BENCH-RESULT and its wall time."""
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, __file__, *arguments], capture_output=True, text=True,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     wall = time.perf_counter() - start
     line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH-RESULT ")), None)
     if done.returncode or line is None:
-        sys.exit(f"{engine} on {workload} failed:\n{done.stderr[-3000:]}")
-    result = json.loads(line.removeprefix("BENCH-RESULT "))
+        sys.exit(f"{what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(line.removeprefix("BENCH-RESULT ")), wall
+
+
+def run_child(engine: str, workload: str, epochs: int, subset: bool) -> dict:
+    result, wall = run_script(["--child", engine, "--workload", workload, "--epochs", str(epochs)]
+                              + (["--subset"] if subset else []), f"{engine} on {workload}")
     startup = wall - result.get("measured_seconds", result["seconds"])
     result["wall"] = result["seconds"] + startup  # estimates keep the measured start-up cost
     result["startup"] = startup
@@ -388,15 +392,8 @@ def bench_executors(workload: str, epochs: int) -> None:
         runs[f"ray, 1 worker x {cores} CPUs"] = cores
     results = {}
     for name, cpus in runs.items():
-        command = [sys.executable, __file__, "--executor-child", f"{workload},{epochs},{cpus}"]
-        start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        wall = time.perf_counter() - start
-        line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH-RESULT ")), None)
-        if done.returncode or line is None:
-            sys.exit(f"{name} on {workload} failed:\n{done.stderr[-3000:]}")
-        results[name] = {**json.loads(line.removeprefix("BENCH-RESULT ")), "wall": wall}
+        result, wall = run_script(["--executor-child", f"{workload},{epochs},{cpus}"], f"{name} on {workload}")
+        results[name] = {**result, "wall": wall}
     units = results["local"]["units"]
     print(f"\n## executors, {workload} workload, fused engine, {epochs} epochs: {sum(units)} trials in "
           f"{len(units)} work units (stacks of {min(units)}-{max(units)} trials)")
@@ -418,12 +415,7 @@ def bench_memory() -> None:
     print(f"{'rows':>9} {'trials':>6} {'peak MB':>8} {'in-process s':>13} {'stored B/prediction':>20}")
     peaks = {}
     for rows, rates in MEMORY_RUNS:
-        done = subprocess.run([sys.executable, __file__, "--memory", f"{rows},{rates}"], capture_output=True,
-                              text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH-RESULT ")), None)
-        if done.returncode or line is None:
-            sys.exit(f"memory run {rows} x {rates} failed:\n{done.stderr[-3000:]}")
-        r = json.loads(line.removeprefix("BENCH-RESULT "))
+        r, _ = run_script(["--memory", f"{rows},{rates}"], f"memory run {rows} x {rates}")
         peaks[rows, r["trials"]] = r["peak_mb"]
         print(f"{rows:>9,} {r['trials']:>6} {r['peak_mb']:>8.0f} {r['seconds']:>13.1f} "
               f"{r['stored_bytes'] / r['predictions']:>20.2f}")
