@@ -143,7 +143,7 @@ def _without_rows(trial):
 
 # ---------------------------------------------------------------- on the worker
 _WORKER_FOLDS: OrderedDict = OrderedDict()  # dataset object id -> FoldCache, kept across tasks
-_WORKER_READY: dict = {}
+_WORKER_THREADS: dict = {}  # TensorFlow's thread counts, once set in this worker process
 
 
 def _prepare_worker(setup: dict) -> None:
@@ -153,13 +153,14 @@ def _prepare_worker(setup: dict) -> None:
 
     from nnbin.device import configure_device
 
-    if not _WORKER_READY:
+    if not _WORKER_THREADS:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(setup["threads"])
             tf.config.threading.set_inter_op_parallelism_threads(setup["threads"])
         except RuntimeError:  # TensorFlow already started in this process
             pass
-    _WORKER_READY["device"] = configure_device(setup["device"], setup["deterministic"])
+        _WORKER_THREADS["threads"] = setup["threads"]
+    configure_device(setup["device"], setup["deterministic"])
 
 
 def _worker_folds(data: list, inner_fraction: float):
