@@ -13,3 +13,17 @@ def write_csv(tmp_path):
         path.write_bytes(text.encode(encoding))
         return path
     return write
+
+
+def pytest_collection_finish(session):
+    """The Ray scenarios (tests/test_ray.py) run mostly in processes of their own: start them
+    as soon as they are collected, so that they overlap the other tests."""
+    ray_tests = [item for item in session.items if item.path.name == "test_ray.py"]
+    if ray_tests:
+        ray_tests[0].module.start_scenarios(session.config)
+
+
+def pytest_sessionfinish(session):
+    ray_tests = [item for item in session.items if item.path.name == "test_ray.py"]
+    if ray_tests:
+        ray_tests[0].module.stop_scenarios(session.config)
