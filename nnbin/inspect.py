@@ -55,10 +55,10 @@ def activations(model, inputs: dict, layers=None) -> dict[int, np.ndarray]:
 
 def inspect_model(directory, frame: pd.DataFrame | None = None, layers=None, out_dir=None) -> dict:
     """Description (and logistic coefficients); with rows, their activations, saved as CSV."""
-    from nnbin.builders import describe
     from nnbin.predict import load, model_inputs
 
-    model, info = load(directory)
+    model, info = load(directory)  # first: it imports TensorFlow with its start-up logs muted
+    from nnbin.builders import describe
     network = _network(model)
     result = {"description": describe(network, n=len(frame) if frame is not None else "n", print_it=False),
               "coefficients": coefficients(network, info.get("inputs", [])), "activations": {}}
