@@ -87,6 +87,21 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
+def epoch_batches(X: np.ndarray, y: np.ndarray, weights: np.ndarray, *, batch_size: int, seed: int,
+                  epochs: int) -> tf.data.Dataset:
+    """(X, y, weight) mini-batches of every epoch in the fused engine's order (`epoch_order`), as
+    one tf.data pipeline: give it to keras' fit(steps_per_epoch=ceil(n / batch_size)), with a
+    steps_per_execution that divides it, to make exactly a fused trial's updates."""
+    base, data = tf.constant(seed_hashes([seed])), tuple(map(tf.constant, (X, y, weights)))
+
+    def one_epoch(epoch):
+        keys = _shuffle_keys(base, tf.cast(epoch, tf.int32), tf.range(len(y)))[0]
+        order = tf.argsort(keys, stable=True)
+        return tf.data.Dataset.from_tensor_slices(tuple(tf.gather(a, order) for a in data)).batch(batch_size)
+
+    return tf.data.Dataset.range(epochs).flat_map(one_epoch)
+
+
 def seed_hashes(seeds) -> np.ndarray:
     """Trial seeds -> well-mixed uint32 stream bases."""
     return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()

@@ -55,11 +55,12 @@ class ModelCache:
         self.limit = limit
         self._models: OrderedDict = OrderedDict()
 
-    def model(self, spec: ModelSpec, n_features: int) -> keras.Sequential:
-        key = (replace(spec, seed=None, learning_rate=1.0), n_features)
+    def model(self, spec: ModelSpec, n_features: int,
+              steps_per_execution: int = STEPS_PER_EXECUTION) -> keras.Sequential:
+        key = (replace(spec, seed=None, learning_rate=1.0), n_features, steps_per_execution)
         model = self._models.pop(key, None)
         if model is None:
-            model = build_model(spec, n_features, steps_per_execution=STEPS_PER_EXECUTION)
+            model = build_model(spec, n_features, steps_per_execution=steps_per_execution)
         self._models[key] = model
         while len(self._models) > self.limit:
             self._models.popitem(last=False)
