@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from nnbin.sklearn import NNBinClassifier
+from nnbin.sklearn import FusedSearchCV, NNBinClassifier
 from nnbin.sklearn.classifier import expected_failed_checks
 
 
@@ -102,3 +102,103 @@ def test_bad_parameters_name_the_parameter(cancer, params, fix):
     X, y = cancer
     with pytest.raises(ValueError, match=fix):
         NNBinClassifier(epochs=1, **params).fit(X, y)
+
+
+# ---------------------------------------------------------------- FusedSearchCV
+
+def _same_results(fused, grid, atol=1e-3):
+    """Every score column equal (within the fused-vs-Keras float32 rounding: atol on scores);
+    the same columns, candidates and best candidate."""
+    assert list(fused.cv_results_) == list(grid.cv_results_)
+    assert fused.cv_results_["params"] == grid.cv_results_["params"]
+    for key, values in grid.cv_results_.items():
+        if "_test_" in key:
+            np.testing.assert_allclose(fused.cv_results_[key], values, atol=atol, err_msg=key)
+    assert fused.best_params_ == grid.best_params_
+    assert fused.best_index_ == grid.best_index_
+
+
+def test_fused_search_equals_grid_search_of_the_classifier(cancer):
+    """Every optimizer (Adam, SGD with momentum, RMSprop, and AdamW, which the fused engine does
+    not stack), early stopping, class weights, two architectures; string labels; two metrics."""
+    X, y = cancer
+    pipeline = make_pipeline(StandardScaler(), NNBinClassifier(epochs=12, random_state=4))
+    step = "nnbinclassifier__"
+    grid = [{f"{step}hidden": [(), (6,)], f"{step}learning_rate": [0.003, 0.03],
+             f"{step}patience": [0, 2]},
+            {f"{step}optimizer": ["sgd"], f"{step}momentum": [0.9], f"{step}learning_rate": [0.05],
+             f"{step}class_weight": ["balanced"]},
+            {f"{step}optimizer": ["rmsprop", "adamw"], f"{step}hidden": [(4, 4)], f"{step}batch_size": [16]}]
+    scoring = {"auc": "roc_auc", "accuracy": "accuracy", "loss": "neg_log_loss"}
+    arguments = dict(scoring=scoring, refit="auc", cv=StratifiedKFold(3, shuffle=True, random_state=1))
+    fused = FusedSearchCV(pipeline, param_grid=grid, **arguments).fit(X, y)
+    reference = GridSearchCV(pipeline, grid, **arguments).fit(X, y)
+    _same_results(fused, reference)
+    assert fused.n_splits_ == 3 and fused.multimetric_
+    assert fused.best_score_ == pytest.approx(reference.best_score_, abs=1e-3)
+    np.testing.assert_allclose(fused.predict_proba(X), reference.predict_proba(X), atol=1e-6)
+    assert fused.refit_time_ > 0
+    assert fused.score(X, y) == pytest.approx(reference.score(X, y), abs=1e-6)
+
+
+def test_fused_random_search_equals_randomized_search(cancer):
+    from scipy.stats import loguniform
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = cancer
+    estimator = NNBinClassifier(hidden=(5,), epochs=8, random_state=2)
+    distributions = {"learning_rate": loguniform(1e-3, 1e-1), "l2": [0.0, 0.01], "activation": ["relu", "tanh"]}
+    scaled = StandardScaler().fit_transform(X)
+    fused = FusedSearchCV(estimator, param_distributions=distributions, n_iter=6, cv=3, scoring="roc_auc",
+                          random_state=0).fit(scaled, y)
+    reference = RandomizedSearchCV(estimator, distributions, n_iter=6, cv=3, scoring="roc_auc",
+                                   random_state=0).fit(scaled, y)
+    _same_results(fused, reference)
+
+
+def test_fused_search_fits_earlier_pipeline_steps_per_fold():
+    """A ColumnTransformer with imputation and one-hot encoding fitted on each training fold,
+    and a searched earlier step (the scaler), as GridSearchCV does it."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    rng = np.random.default_rng(3)
+    n = 180
+    frame = pd.DataFrame({"age": rng.normal(50, 10, n), "dose": rng.normal(size=n),
+                          "site": rng.choice(["a", "b", "c"], n)})
+    frame.loc[rng.random(n) < 0.15, "age"] = np.nan
+    y = np.where(frame["dose"] + (frame["site"] == "a") + rng.normal(scale=0.6, size=n) > 0.4, "yes", "no")
+    pre = ColumnTransformer([("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "dose"]),
+                             ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=True), ["site"])])
+    pipeline = Pipeline([("pre", pre), ("net", NNBinClassifier(hidden=(4,), epochs=10, random_state=0))])
+    grid = {"pre__num": [make_pipeline(SimpleImputer(), StandardScaler()),
+                         make_pipeline(SimpleImputer(strategy="median"), MinMaxScaler())],
+            "net__learning_rate": [0.01, 0.05]}
+    # log loss: a smooth function of the probabilities (the ranks behind roc_auc can swap on
+    # near-equal probabilities of a barely trained network within float32 rounding)
+    fused = FusedSearchCV(pipeline, param_grid=grid, cv=4, scoring="neg_log_loss").fit(frame, y)
+    reference = GridSearchCV(pipeline, grid, cv=4, scoring="neg_log_loss").fit(frame, y)
+    _same_results(fused, reference, atol=1e-4)
+
+
+@pytest.mark.parametrize("arguments, fix", [
+    (dict(param_grid={"epochs": [1]}, param_distributions={"epochs": [1]}), "either param_grid"),
+    (dict(param_grid={"epochs": [1]}, scoring=["roc_auc", "accuracy"]), "refit must name one"),
+    (dict(param_grid={"validation_fraction": [0.2]}), "validation_fraction cannot be searched"),
+    (dict(param_grid={"class_weight": [{"benign": 2}]}), "class_weight None or 'balanced'"),
+    (dict(param_grid={"optimizer": ["adamm"]}), "did you mean 'adam'"),
+])
+def test_fused_search_errors_say_what_to_change(cancer, arguments, fix):
+    X, y = cancer
+    with pytest.raises(ValueError, match=fix):
+        FusedSearchCV(NNBinClassifier(epochs=1), cv=2, **arguments).fit(X, y)
+
+
+def test_fused_search_refuses_other_estimators_and_fit_parameters(cancer):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = cancer
+    with pytest.raises(ValueError, match="last step is one"):
+        FusedSearchCV(LogisticRegression(), param_grid={"C": [1.0]}).fit(X, y)
+    with pytest.raises(ValueError, match="sample_weight"):
+        FusedSearchCV(NNBinClassifier(epochs=1), param_grid={"epochs": [1]}).fit(
+            X, y, sample_weight=np.ones(len(y)))

@@ -85,10 +85,23 @@ class FoldCache:
             fit, stop = np.asarray(train), np.asarray(train)[:0]
             if trial.hyper.patience:  # the same partition as `get` makes of the arrays
                 fit, stop = train_test_split(train, test_size=self.inner_fraction,
-                                             stratify=self.dataset.y[train], random_state=trial.seed)
-            scale, shift, fill = fold_affine(self.preprocessor(trial), self.table())
+                                             stratify=self.labels[train], random_state=trial.seed)
+            scale, shift, fill = self._affine(trial)
             self._rows[key] = FoldRows(fit, stop, np.asarray(validation), scale, shift, fill)
         return self._rows[key]
+
+    @property
+    def labels(self) -> np.ndarray:
+        """y in {0, 1} for every row of `table()`."""
+        return self.dataset.y
+
+    def _affine(self, trial: Trial) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The trial's fold preprocessing as (scale, shift, fill) of `table()` rows."""
+        return fold_affine(self.preprocessor(trial), self.table())
+
+    def _transform(self, trial: Trial) -> tuple:
+        """(X_train, y_train, X_val) of the trial's fold, preprocessed."""
+        return _transform_fold(self.preprocessor(trial), trial, self.dataset)
 
     @staticmethod
     def key(trial: Trial) -> tuple:
@@ -99,7 +112,7 @@ class FoldCache:
         fold_key, key = trial.split.key, self.key(trial)
         if key not in self._arrays:
             if fold_key not in self._prepared:
-                self._prepared[fold_key] = _transform_fold(self.preprocessor(trial), trial, self.dataset)
+                self._prepared[fold_key] = self._transform(trial)
             X_train, y_train, X_val = self._prepared[fold_key]
             if trial.hyper.patience:
                 X_fit, X_stop, y_fit, y_stop = train_test_split(
@@ -116,3 +129,28 @@ class FoldCache:
         if key not in self._fitted:
             self._fitted[key] = _fit_preprocessor(trial, self.dataset)
         return self._fitted[key]
+
+
+class ArrayFolds(FoldCache):
+    """Folds of a numeric array that needs no further preprocessing (scikit-learn's side: X as
+    given, or each fold's pipeline output stacked in one array): trials' splits index `values`
+    directly; the fold preprocessing is the identity."""
+
+    def __init__(self, values: np.ndarray, labels: np.ndarray, inner_fraction: float = 0.1):
+        super().__init__(None, inner_fraction)
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        m = values.shape[1]
+        self._table = EncodedTable(values, np.zeros(m), np.ones(m), m, False)
+        self._labels = np.asarray(labels, dtype=np.float32)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    def _affine(self, trial: Trial) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m = self._table.values.shape[1]
+        return np.ones(m, np.float32), np.zeros(m, np.float32), np.zeros(m, np.float32)
+
+    def _transform(self, trial: Trial) -> tuple:
+        values, train = self._table.values, trial.split.train
+        return values[train], self._labels[train], values[trial.split.validation]

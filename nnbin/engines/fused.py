@@ -484,7 +484,7 @@ def _shared_table(folds: FoldCache) -> dict:
     if "fused_table" not in folds.engine_state:
         folds.engine_state["fused_table"] = {
             "table": tf.constant(folds.table().values),
-            "y": tf.constant(np.asarray(folds.dataset.y, np.float32))}
+            "y": tf.constant(np.asarray(folds.labels, np.float32))}
     return folds.engine_state["fused_table"]
 
 
@@ -525,7 +525,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
         stack = StackedMLP(trials, n_features, has_missing)
         stacks.append(stack)
         datasets.append(data)
-        inputs.append(stack.inputs(data, table, _class_weights(data, folds.dataset.y)))
+        inputs.append(stack.inputs(data, table, _class_weights(data, folds.labels)))
     outputs = _compiled(stacks, jit_compile)(inputs)
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []

@@ -4,5 +4,6 @@
     FusedSearchCV     GridSearchCV / RandomizedSearchCV whose candidates x folds train as fused stacks
 """
 from nnbin.sklearn.classifier import NNBinClassifier
+from nnbin.sklearn.search import FusedSearchCV
 
-__all__ = ["NNBinClassifier"]
+__all__ = ["FusedSearchCV", "NNBinClassifier"]
