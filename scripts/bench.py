@@ -8,6 +8,7 @@
     python scripts/bench.py --workload big        # 1,000,000 x 30, 80 trials: fused vs keras
     python scripts/bench.py --workload memory     # peak memory against the number of trials
     python scripts/bench.py --executor ray        # larger workload: local executor vs Ray, 1 and 2 workers
+    python scripts/bench.py --search              # reference grid: FusedSearchCV vs GridSearchCV(NNBinClassifier)
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -409,6 +410,104 @@ def bench_executors(workload: str, epochs: int) -> None:
         print(f"{name}: wall / local = {r['wall'] / results['local']['wall']:.2f}")
 
 
+# ---------------------------------------------------------------- scikit-learn searches
+
+def course_style_classifier():
+    """What SciKeras' KerasClassifier does per fit, for the course's binary network: a fresh
+    Keras model built and compiled, model.fit(shuffle=True), predict. The baseline the issue's
+    "SciKeras + GridSearchCV" figure describes (SciKeras itself fails with scoring='roc_auc')."""
+    import keras
+    import numpy as np
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from nnbin.builders import build_model
+    from nnbin.spec import ModelSpec
+
+    class CourseStyleClassifier(ClassifierMixin, BaseEstimator):
+        def __init__(self, hidden=(), activation="relu", learning_rate=0.001, epochs=100, batch_size=32,
+                     random_state=0):
+            self.hidden, self.activation, self.learning_rate = hidden, activation, learning_rate
+            self.epochs, self.batch_size, self.random_state = epochs, batch_size, random_state
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            keras.utils.set_random_seed(self.random_state)
+            spec = ModelSpec(hidden=self.hidden, activation=self.activation, learning_rate=self.learning_rate,
+                             seed=self.random_state)
+            self.model_ = build_model(spec, X.shape[1])
+            self.model_.fit(X.astype("float32"), (y == self.classes_[1]).astype("float32"),
+                            batch_size=self.batch_size, epochs=self.epochs, shuffle=True, verbose=0)
+            return self
+
+        def predict_proba(self, X):
+            p = self.model_.predict(X.astype("float32"), verbose=0).ravel().astype(float)
+            return np.column_stack([1 - p, p])
+
+        def predict(self, X):
+            return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    return CourseStyleClassifier
+
+
+def search_child(kind: str, epochs: int) -> None:
+    """The reference workload's grid as a scikit-learn search of NNBinClassifier behind a
+    StandardScaler (fitted per fold), 5 stratified folds, roc_auc, refit of the best: `fused`
+    (FusedSearchCV), `grid` (GridSearchCV, one NNBinClassifier fit per candidate and fold) or
+    `course` (GridSearchCV of a course-style classifier: a fresh model and model.fit per fit)."""
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nnbin.sklearn import FusedSearchCV, NNBinClassifier
+
+    spec = WORKLOADS["reference"]
+    X, y = load_breast_cancer(return_X_y=True)
+    classifier = course_style_classifier() if kind == "course" else NNBinClassifier
+    pipeline = Pipeline([("scale", StandardScaler()),
+                         ("net", classifier(epochs=epochs, batch_size=spec["batch_size"], random_state=0))])
+    grid = [{"net__hidden": [tuple(m["params"].get("hidden", ()))],
+             "net__activation": [m["params"].get("activation", "relu")],
+             "net__learning_rate": m["grid"]["learning_rate"]} for m in spec["models"]]
+    search_class = FusedSearchCV if kind == "fused" else GridSearchCV
+    search = search_class(pipeline, grid, cv=StratifiedKFold(spec["folds"], shuffle=True, random_state=0),
+                          scoring="roc_auc")
+    start = time.perf_counter()
+    search.fit(X, y)
+    result = {"seconds": time.perf_counter() - start, "refit_seconds": search.refit_time_,
+              "fits": len(search.cv_results_["params"]) * spec["folds"],
+              "best_params": {k.split("__")[-1]: str(v) for k, v in search.best_params_.items()},
+              "best_score": search.best_score_,
+              "mean_test_score": np.asarray(search.cv_results_["mean_test_score"]).tolist(),
+              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    print("BENCH-RESULT " + json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def bench_search(epochs: int) -> None:
+    names = {"fused": "FusedSearchCV", "grid": "GridSearchCV(NNBinClassifier)",
+             "course": "GridSearchCV(course-style Keras)"}
+    results = {}
+    for kind in names:
+        result, wall = run_script(["--search-child", f"{kind},{epochs}"], f"{kind} search")
+        results[kind] = {**result, "wall": wall}
+    print(f"\n## scikit-learn search, reference grid (6 candidates x 5 folds, breast_cancer, Adam, batch 32, "
+          f"{epochs} epochs), StandardScaler per fold, roc_auc, refit of the best")
+    print(f"{'search':<34} {'fits':>5} {'wall s':>8} {'in-process s':>13} {'refit s':>8} {'peak MB':>8}  best")
+    for kind, r in results.items():
+        best = ", ".join(f"{k}={v}" for k, v in r["best_params"].items())
+        print(f"{names[kind]:<34} {r['fits']:>5} {r['wall']:>8.1f} {r['seconds']:>13.1f} {r['refit_seconds']:>8.2f} "
+              f"{r['peak_mb']:>8.0f}  {best} (AUC {r['best_score']:.4f})")
+    fused = results["fused"]
+    for kind in ("grid", "course"):
+        other = results[kind]
+        gap = max(abs(a - b) for a, b in zip(fused["mean_test_score"], other["mean_test_score"]))
+        print(f"{names[kind]} / FusedSearchCV: {other['wall'] / fused['wall']:.1f}x wall, "
+              f"{other['seconds'] / fused['seconds']:.1f}x in-process; same best candidate: "
+              f"{fused['best_params'] == other['best_params']}; largest |difference| of mean_test_score: {gap:.2e}")
+
+
 def bench_memory() -> None:
     print(f"\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
           f"written to disk (results store), report off")
@@ -433,6 +532,9 @@ def main() -> None:
     parser.add_argument("--subset", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--executor", choices=["ray"],
                         help="compare the local executor with Ray (a local cluster of this machine)")
+    parser.add_argument("--search", action="store_true",
+                        help="FusedSearchCV against GridSearchCV(NNBinClassifier) on the reference grid")
+    parser.add_argument("--search-child", help=argparse.SUPPRESS)  # child: fused|grid,EPOCHS
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
@@ -441,6 +543,11 @@ def main() -> None:
     if args.executor_child:
         workload, epochs, cpus = args.executor_child.split(",")
         return executor_child(workload, int(epochs), int(cpus))
+    if args.search_child:
+        kind, epochs = args.search_child.split(",")
+        return search_child(kind, int(epochs))
+    if args.search:
+        return bench_search(3 if args.quick else WORKLOADS["reference"]["epochs"])
     if args.executor:
         workload = "larger" if args.workload == "both" else args.workload
         return bench_executors(workload, 3 if args.quick else WORKLOADS[workload]["epochs"])
