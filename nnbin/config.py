@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import itertools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
@@ -17,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, fie
 
 from nnbin.errors import ConfigError
 from nnbin.metrics import DEFAULT_METRICS, METRICS
+from nnbin.search import check_distribution, family_points, is_distribution
 from nnbin.spec import (ACTIVATIONS, INITIALIZERS, OPTIMIZERS, ModelSpec, check_choice,
                         check_hidden, check_number, suggest)
 
@@ -288,11 +288,39 @@ class ExecutorConfig(Strict):
 
 
 class FamilyConfig(Strict):
-    """A named model family: fixed `params` and a `grid` of values to sweep."""
+    """A named model family: fixed `params` and a `grid` of values to sweep (lists; with a
+    random search also distributions such as {loguniform: [1e-4, 1e-1]})."""
 
     name: str
     params: Hyper = Hyper()
-    grid: dict[str, list[Any]] = {}
+    grid: dict[str, Union[list[Any], dict[str, Any]]] = {}
+
+
+class SearchConfig(Strict):
+    """How grid points are chosen: every combination, or n_iter random points per family."""
+
+    kind: Literal["grid", "random"] = "grid"
+    n_iter: int = 20
+    seed: int = 0
+
+    @field_validator("n_iter")
+    @classmethod
+    def _n_iter(cls, v):
+        return check_number(v, low=1, integer=True)
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v):
+        return check_number(v, low=0, integer=True)
+
+    @model_validator(mode="after")
+    def _random_keys(self):
+        given = changed_fields(self) - {"kind"}
+        if self.kind == "grid" and given:
+            one = len(given) == 1
+            raise ValueError(f"{', '.join(sorted(given))} appl{'ies' if one else 'y'} to kind: random; "
+                             f"remove {'it' if one else 'them'}, or set kind: random")
+        return self
 
 
 MetricName = Annotated[str, AfterValidator(lambda v: check_choice("metric", v, tuple(METRICS)))]
@@ -314,6 +342,7 @@ class ExperimentConfig(Strict):
     predictions: Literal["none", "csv", "parquet"] = "none"
     refit: Literal["families", "best", "none"] = "families"
     engine: Literal["fused", "keras"] = "fused"
+    search: SearchConfig = SearchConfig()
     executor: ExecutorConfig = ExecutorConfig()
     output_dir: Optional[str] = None
 
@@ -405,6 +434,9 @@ def validate_grid(config: ExperimentConfig):
             if key not in HYPER_FIELDS:
                 raise ConfigError(f"{where}: unknown setting '{key}'{suggest(key, HYPER_FIELDS)} "
                                   f"(sweepable: {', '.join(HYPER_FIELDS)})")
+            if is_distribution(values):
+                _check_distribution(config, where, key, values)
+                continue
             if not values:
                 raise ConfigError(f"{where}: list at least one value to sweep")
             for j, value in enumerate(values):
@@ -416,7 +448,7 @@ def validate_grid(config: ExperimentConfig):
                     raise ConfigError(f"{where}[{j}]: {value!r} is listed twice; each value once, "
                                       "or the configuration's folds would be counted twice")
         specs = []
-        for point in expand_grid(family):
+        for point in expand_grid(family, config.search):
             try:
                 specs.append(family_hyper(family, point).spec())
             except ConfigError as exc:
@@ -434,11 +466,30 @@ def validate_grid(config: ExperimentConfig):
     _check_cv_keys_used(config)
 
 
+def _check_distribution(config: ExperimentConfig, where: str, key: str, values: dict) -> None:
+    """A distribution in a grid: random search only, a known form, bounds valid for the setting."""
+    if config.search.kind != "random":
+        raise ConfigError(f"{where}: a distribution ({', '.join(values)}) is drawn from by a random "
+                          "search; add search: {kind: random, n_iter: 20}, or list the values")
+    try:
+        kind, low, high = check_distribution(values)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    for bound in (low, high):
+        try:
+            Hyper.model_validate({key: bound})
+        except ValidationError as exc:
+            raise ConfigError(f"{where}.{kind}: {_error_message(exc)}") from None
+    annotation = Hyper.model_fields[key].annotation
+    if kind != "int" and int in (annotation, *getattr(annotation, "__args__", ())):
+        raise ConfigError(f"{where}: {key} takes whole numbers; use {{int: [{int(low)}, {int(high)}]}}")
+
+
 def _check_cv_keys_used(config: ExperimentConfig) -> None:
     """cv keys that only act with another setting must not be set without it."""
     given = changed_fields(config.cv)
     if "inner_fraction" in given and not any(
-            family_hyper(f, p).patience for f in config.models for p in expand_grid(f)):
+            family_hyper(f, p).patience for f in config.models for p in expand_grid(f, config.search)):
         raise ConfigError("cv.inner_fraction: it is the early-stopping split, but no family sets "
                           "patience; remove it, or set patience (e.g. patience: 10)")
     if "inner_folds" in given and not config.cv.nested:
@@ -531,10 +582,9 @@ def load_config(path, overrides=()) -> ExperimentConfig:
 
 # ---------------------------------------------------------------- grid
 
-def expand_grid(family: FamilyConfig) -> list[dict]:
-    """The cartesian product of the family's grid, as a list of {setting: value} points."""
-    keys = list(family.grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*family.grid.values())]
+def expand_grid(family: FamilyConfig, search: SearchConfig | None = None) -> list[dict]:
+    """The family's grid points ({setting: value}): every combination, or a random search's draws."""
+    return family_points(family.name, family.grid, search or SearchConfig())
 
 
 def family_hyper(family: FamilyConfig, point: dict) -> Hyper:

@@ -116,7 +116,7 @@ def make_trials(config: ExperimentConfig, splits: list[Split]) -> list[Trial]:
                       "cv": config.cv.model_dump(mode="json")}
     trials = []
     for family in config.models:
-        for point in expand_grid(family):
+        for point in expand_grid(family, config.search):
             hyper = family_hyper(family, point)
             for split in splits:
                 key = {**experiment_key, "family": family.name, "hyper": hyper.model_dump(mode="json"),

@@ -189,8 +189,9 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
              if out is not None else None)
     stored = store.open(fresh) if store is not None else {}
     total = len(inner_trials) + (len(config.models) * len(splits) if cv.nested else len(trials))
-    if stored and progress:
-        print(f"resuming: {min(len(stored), total)} of {total} trials already in {out}", file=sys.stderr)
+    resumable = len(stored.keys() & {t.id for t in (*inner_trials, *trials)})  # same settings, same folds
+    if resumable and progress:
+        print(f"resuming: {min(resumable, total)} of {total} trials already in {out}", file=sys.stderr)
     started = time.time()
     try:
         with _progress(total, progress) as bar:

@@ -121,6 +121,27 @@ def plot_heatmap(trials: pd.DataFrame, family: str, axes_keys: tuple[str, str], 
     return _save(fig, path)
 
 
+def plot_search(trials: pd.DataFrame, family, metric: str, path: Path) -> Path:
+    """A random search: each configuration's mean score (± fold sd) against each drawn setting,
+    one panel per setting (log axis for loguniform draws)."""
+    plt = _pyplot()
+    rows = trials[(trials["family"] == family.name) & (trials["status"] == "ok")]
+    keys = [k for k in family.grid if k in rows and rows[k].astype(str).nunique() > 1]
+    per_config = rows.groupby("config").agg(mean=(metric, "mean"), sd=(metric, "std"),
+                                            **{k: (k, "first") for k in keys})
+    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.2 * max(len(keys), 1), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        values = per_config[key]
+        numeric = pd.api.types.is_numeric_dtype(values)
+        x = values if numeric else values.astype(str)
+        ax.errorbar(x, per_config["mean"], yerr=per_config["sd"].fillna(0), fmt="o", alpha=0.8, capsize=2)
+        if isinstance(family.grid[key], dict) and "loguniform" in family.grid[key]:
+            ax.set_xscale("log")
+        ax.set(xlabel=key, ylabel=f"mean {metric}")
+    fig.suptitle(f"{family.name}: random search, {len(per_config)} configurations (± sd over folds)")
+    return _save(fig, path)
+
+
 def plot_calibration(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path, bins: int = 10) -> Path:
     """Observed frequency of the positive class against the predicted probability."""
     plt = _pyplot()
@@ -155,6 +176,9 @@ def make_plots(result, output_dir: Path) -> list[Path]:
         plot_calibration(result.predictions, result.summary, output_dir / "calibration.png"),
     ]
     for family in result.config.models:
+        if result.config.search.kind == "random" and family.grid:
+            paths.append(plot_search(result.trials, family, metric, output_dir / f"search_{family.name}.png"))
+            continue
         axes_keys = heatmap_axes(result.trials[result.trials["family"] == family.name], list(family.grid))
         if axes_keys:
             paths.append(plot_heatmap(result.trials, family.name, axes_keys, metric,

@@ -28,8 +28,9 @@ DAMAGED = "trials.damaged.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
+# (search: trials are identified by their settings, so a longer random search resumes a shorter one)
 NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit", "predictions",
-                "executor")
+                "executor", "search")
 FLOAT32 = np.dtype("<f4")
 
 
