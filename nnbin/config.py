@@ -297,15 +297,18 @@ class FamilyConfig(Strict):
 
 
 class SearchConfig(Strict):
-    """How grid points are chosen: every combination, or n_iter random points per family."""
+    """How grid points are chosen: every combination (grid), n_iter random points per family
+    (random), or every combination through successive halving on epochs (halving)."""
 
-    kind: Literal["grid", "random"] = "grid"
+    kind: Literal["grid", "random", "halving"] = "grid"
     n_iter: int = 20
     seed: int = 0
+    factor: int = 3
+    min_epochs: int = 10
 
-    @field_validator("n_iter")
+    @field_validator("n_iter", "min_epochs")
     @classmethod
-    def _n_iter(cls, v):
+    def _at_least_one(cls, v):
         return check_number(v, low=1, integer=True)
 
     @field_validator("seed")
@@ -313,13 +316,19 @@ class SearchConfig(Strict):
     def _seed(cls, v):
         return check_number(v, low=0, integer=True)
 
+    @field_validator("factor")
+    @classmethod
+    def _factor(cls, v):
+        return check_number(v, low=2, integer=True)
+
     @model_validator(mode="after")
-    def _random_keys(self):
-        given = changed_fields(self) - {"kind"}
-        if self.kind == "grid" and given:
-            one = len(given) == 1
-            raise ValueError(f"{', '.join(sorted(given))} appl{'ies' if one else 'y'} to kind: random; "
-                             f"remove {'it' if one else 'them'}, or set kind: random")
+    def _keys_of_the_kind(self):
+        for kind, keys in (("random", {"n_iter", "seed"}), ("halving", {"factor", "min_epochs"})):
+            given = sorted(keys & changed_fields(self))
+            if given and self.kind != kind:
+                one = len(given) == 1
+                raise ValueError(f"{', '.join(given)} appl{'ies' if one else 'y'} to kind: {kind}; "
+                                 f"remove {'it' if one else 'them'}, or set kind: {kind}")
         return self
 
 
@@ -434,6 +443,9 @@ def validate_grid(config: ExperimentConfig):
             if key not in HYPER_FIELDS:
                 raise ConfigError(f"{where}: unknown setting '{key}'{suggest(key, HYPER_FIELDS)} "
                                   f"(sweepable: {', '.join(HYPER_FIELDS)})")
+            if key == "epochs" and config.search.kind == "halving":
+                raise ConfigError(f"{where}: successive halving sets the epochs of each rung (search.min_epochs "
+                                  "up to the family's epochs); remove epochs from the grid, set it in params")
             if is_distribution(values):
                 _check_distribution(config, where, key, values)
                 continue
@@ -488,10 +500,13 @@ def _check_distribution(config: ExperimentConfig, where: str, key: str, values: 
 def _check_cv_keys_used(config: ExperimentConfig) -> None:
     """cv keys that only act with another setting must not be set without it."""
     given = changed_fields(config.cv)
-    if "inner_fraction" in given and not any(
+    if "inner_fraction" in given and config.search.kind != "halving" and not any(
             family_hyper(f, p).patience for f in config.models for p in expand_grid(f, config.search)):
         raise ConfigError("cv.inner_fraction: it is the early-stopping split, but no family sets "
                           "patience; remove it, or set patience (e.g. patience: 10)")
+    if config.search.kind == "halving" and config.cv.nested:
+        raise ConfigError("search.kind: halving chooses candidates on a hold-out of each training fold, "
+                          "nested cross-validation on inner folds; use one of them (set cv.nested: false)")
     if "inner_folds" in given and not config.cv.nested:
         raise ConfigError("cv.inner_folds: it applies to nested cross-validation only; remove it, "
                           "or set cv.nested: true")

@@ -110,13 +110,34 @@ def trial_seed(base_seed: int, split: Split) -> int:
     return base_seed * 10_000 + split.repeat * 100 + split.fold + inner
 
 
-def make_trials(config: ExperimentConfig, splits: list[Split]) -> list[Trial]:
-    """Grid point x repeat x fold for every family, in that order."""
+def make_holdout_splits(y: np.ndarray, outer: list[Split], fraction: float, seed: int = 0) -> list[Split]:
+    """Successive halving: a stratified hold-out of `fraction` of each outer training fold
+    (inner_fold 0), on which candidates are compared; the outer fold's rows are never in it."""
+    from sklearn.model_selection import train_test_split
+
+    holdouts = []
+    for split in outer:
+        y_train = np.asarray(y)[split.train]
+        _check_class_sizes(y_train, 2, "2", " in an outer training fold (a halving hold-out needs 2 per class)")
+        try:
+            train, held = train_test_split(split.train, test_size=fraction, stratify=y_train,
+                                           random_state=seed + 1000 * (split.repeat + 1) + split.fold)
+        except ValueError as exc:
+            raise DataError(f"cv.inner_fraction = {fraction:g} leaves too few rows for a stratified hold-out "
+                            f"of each training fold ({exc}); raise cv.inner_fraction or add rows") from None
+        holdouts.append(Split(split.repeat, split.fold, train, held, inner_fold=0))
+    return holdouts
+
+
+def make_trials(config: ExperimentConfig, splits: list[Split], points: dict | None = None) -> list[Trial]:
+    """Grid point x repeat x fold for every family, in that order. points: {family name: its
+    points} instead of each family's grid (a family left out gets none)."""
     experiment_key = {"dataset": config.dataset.model_dump(mode="json"),
                       "cv": config.cv.model_dump(mode="json")}
     trials = []
     for family in config.models:
-        for point in expand_grid(family, config.search):
+        chosen = expand_grid(family, config.search) if points is None else points.get(family.name, [])
+        for point in chosen:
             hyper = family_hyper(family, point)
             for split in splits:
                 key = {**experiment_key, "family": family.name, "hyper": hyper.model_dump(mode="json"),

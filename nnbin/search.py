@@ -1,6 +1,7 @@
-"""The grid points of a family: every combination (`search: {kind: grid}`), or `n_iter`
-points drawn at random (`search: {kind: random}`) from lists (a uniform choice) and
-distributions: {loguniform: [low, high]}, {uniform: [low, high]}, {int: [low, high]}."""
+"""The grid points of a family: every combination (`search: {kind: grid}` and `halving`), or
+`n_iter` points drawn at random (`search: {kind: random}`) from lists (a uniform choice) and
+distributions: {loguniform: [low, high]}, {uniform: [low, high]}, {int: [low, high]}; and the
+epochs of successive halving's rungs."""
 from __future__ import annotations
 
 import hashlib
@@ -52,7 +53,7 @@ def family_points(name: str, grid: dict, search) -> list[dict]:
     the family's name, so a larger n_iter keeps the points of a smaller one (and resumes them);
     repeated points are dropped."""
     keys = list(grid)
-    if search.kind == "grid":
+    if search.kind != "random":
         return [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
     stream = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
     rng = np.random.default_rng([search.seed, stream])
@@ -62,3 +63,13 @@ def family_points(name: str, grid: dict, search) -> list[dict]:
         if point not in points:
             points.append(point)
     return points
+
+
+def halving_budgets(epochs: int, min_epochs: int, factor: int) -> list[int]:
+    """Epochs of each rung: min_epochs · factor^i while that fits in `epochs`, the last rung
+    `epochs` itself (e.g. 100 epochs, from 10, factor 3: [10, 30, 100])."""
+    rungs = 1
+    while min_epochs * factor ** rungs <= epochs:
+        rungs += 1
+    return [min_epochs * factor ** i for i in range(rungs - 1)] + [epochs]
+

@@ -90,3 +90,68 @@ def test_random_search_experiment_runs_and_a_longer_search_resumes_the_shorter(t
     longer = run_experiment(config(5), progress=False)
     assert longer.metadata["resumed"] == 6 and longer.metadata["trained_now"] == 4
     assert len(longer.summary) == 5
+
+
+# ---------------------------------------------------------------- successive halving
+
+def test_halving_budgets():
+    from nnbin.search import halving_budgets
+
+    assert halving_budgets(100, 10, 3) == [10, 30, 100]
+    assert halving_budgets(50, 10, 3) == [10, 50]
+    assert halving_budgets(90, 10, 3) == [10, 30, 90]
+    assert halving_budgets(10, 10, 3) == [10]       # one rung: the plain grid
+    assert halving_budgets(5, 10, 2) == [5]
+
+
+def test_halving_keeps_the_best_third_on_hold_outs_and_cross_validates_the_last(tmp_path):
+    from nnbin.cv import make_holdout_splits, make_splits
+    from nnbin.experiment import run_experiment
+
+    raw = {**BASE, "cv": {"folds": 3, "seed": 2}, "search": {"kind": "halving", "factor": 3, "min_epochs": 1},
+           "metrics": ["roc_auc"], "refit": "none", "output_dir": str(tmp_path / "out"),
+           "models": [{"name": "net", "params": {"hidden": [3], "epochs": 9},
+                       "grid": {"learning_rate": [0.0003, 0.003, 0.03], "activation": ["relu", "tanh"]}}]}
+    result = run_experiment(config_from_dict(raw), progress=False)
+    inner = __import__("pandas").read_csv(tmp_path / "out" / "inner_trials.csv")
+    point = lambda label: label.replace(" epochs=1", "").replace(" epochs=3", "")  # noqa: E731
+    # rung 1: all 6 points at 1 epoch on the 3 hold-outs; rung 2: the best 2 (mean hold-out AUC) at 3
+    first = inner[inner["config"].str.endswith("epochs=1")]
+    second = inner[inner["config"].str.endswith("epochs=3")]
+    assert first["config"].nunique() == 6 and len(first) == 18 and (first["epochs_run"] == 1).all()
+    best_two = first.groupby("config")["roc_auc"].mean().sort_values(ascending=False, kind="stable").index[:2]
+    assert {point(c) for c in second["config"]} == {point(c) for c in best_two}
+    assert len(second) == 6 and (second["epochs_run"] == 3).all()
+    winner = second.groupby("config")["roc_auc"].mean().idxmax()
+    # the last rung: the one survivor cross-validated on the 3 scored folds at the full 9 epochs
+    assert list(result.summary["config"]) == [point(winner)]
+    assert len(result.trials) == 3 and (result.trials["epochs_run"] == 9).all()
+    assert result.metadata["trials"] == 18 + 6 + 3 == result.metadata["trained_now"]
+    assert "6 -> 2 -> 1 configurations at 1, 3, 9 epochs" in " ".join(result.notes)
+    # the hold-outs that choose are carved from the training folds: no scored row is in them
+    data = config_from_dict(raw).dataset.load()
+    outer = make_splits(data.y, 3, seed=2)
+    for split, holdout in zip(outer, make_holdout_splits(data.y, outer, 0.1, seed=2)):
+        assert set(holdout.validation) <= set(split.train)
+        assert not set(holdout.validation) & set(split.validation)
+        assert sorted([*holdout.train, *holdout.validation]) == sorted(split.train)
+    again = run_experiment(config_from_dict(raw), progress=False)
+    assert again.metadata["trained_now"] == 0
+    __import__("pandas").testing.assert_frame_equal(again.summary, result.summary)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"search": {"kind": "halving"}, "models": [{"name": "m", "grid": {"epochs": [10, 20]}}]},
+     "models[0].grid.epochs: successive halving sets the epochs of each rung"),
+    ({"search": {"kind": "halving"}, "cv": {"nested": True}, "models": [{"name": "logistic"}]},
+     "search.kind: halving chooses candidates on a hold-out"),
+    ({"search": {"kind": "halving", "factor": 1}, "models": [{"name": "logistic"}]}, "search.factor: must be >= 2"),
+    ({"search": {"min_epochs": 5}, "models": [{"name": "logistic"}]},
+     "search: min_epochs applies to kind: halving; remove it, or set kind: halving"),
+    ({"search": {"kind": "halving", "n_iter": 5}, "models": [{"name": "logistic"}]},
+     "search: n_iter applies to kind: random"),
+])
+def test_halving_config_errors(raw, message):
+    with pytest.raises(ConfigError) as error:
+        config_from_dict({**BASE, **raw})
+    assert message in str(error.value)
