@@ -9,6 +9,7 @@
     python scripts/bench.py --workload memory     # peak memory against the number of trials
     python scripts/bench.py --executor ray        # larger workload: local executor vs Ray, 1 and 2 workers
     python scripts/bench.py --search              # reference grid: FusedSearchCV vs GridSearchCV(NNBinClassifier)
+    python scripts/bench.py --halving             # larger grid: successive halving vs the full grid vs scikit-learn's
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -508,6 +509,97 @@ def bench_search(epochs: int) -> None:
               f"{fused['best_params'] == other['best_params']}; largest |difference| of mean_test_score: {gap:.2e}")
 
 
+# ---------------------------------------------------------------- successive halving
+
+HALVING = {"factor": 3, "min_epochs": 5}
+
+
+def halving_child(kind: str, epochs: int) -> None:
+    """The larger workload's grid (36 configurations, 10 folds): nnbin's full grid (`grid`),
+    nnbin's successive halving (`halving`), or scikit-learn's HalvingGridSearchCV over
+    MLPClassifier's max_iter (`sklearn`: it chooses on the scored folds themselves)."""
+    import warnings
+
+    import numpy as np
+
+    result = {}
+    start = time.perf_counter()
+    if kind == "sklearn":
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+        from sklearn.model_selection import HalvingGridSearchCV, StratifiedKFold
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from nnbin.data import load_builtin
+
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        spec = WORKLOADS["larger"]
+        grid = spec["models"][0]["grid"]
+        data = load_builtin("breast_cancer")
+        mlp = MLPClassifier(solver="adam", batch_size=spec["batch_size"], alpha=0.0, tol=0.0,
+                            n_iter_no_change=epochs + 1, random_state=0)
+        search = HalvingGridSearchCV(
+            Pipeline([("scale", StandardScaler()), ("clf", mlp)]),
+            {"clf__hidden_layer_sizes": [(w,) * d for w in grid["width"] for d in grid["depth"]],
+             "clf__activation": grid["activation"], "clf__learning_rate_init": grid["learning_rate"]},
+            resource="clf__max_iter", min_resources=HALVING["min_epochs"], max_resources=epochs,
+            factor=HALVING["factor"], scoring="roc_auc", refit=False,
+            cv=StratifiedKFold(spec["folds"], shuffle=True, random_state=0))
+        search.fit(data.X.to_numpy(np.float32), data.y)
+        best = search.best_params_
+        hidden = best["clf__hidden_layer_sizes"]
+        result.update(best=f"width={hidden[0]} depth={len(hidden)} activation={best['clf__activation']} "
+                           f"learning_rate={best['clf__learning_rate_init']}",
+                      best_auc=float(search.best_score_), fits=int(sum(search.n_candidates_)) * spec["folds"],
+                      rungs=[int(n) for n in search.n_candidates_],
+                      epochs=[int(r) for r in search.n_resources_])
+    else:
+        from nnbin.config import config_from_dict
+        from nnbin.experiment import run_experiment
+
+        raw = experiment_config("larger", "fused", epochs)
+        if kind == "halving":
+            raw["search"] = {"kind": "halving", **HALVING}
+        run = run_experiment(config_from_dict(raw), progress=False, write=False)
+        top = run.summary.iloc[0]
+        result.update(best=top["config"].removeprefix("net "), best_auc=float(top["roc_auc_mean"]),
+                      fits=int(run.metadata["trials"]),
+                      auc={c.removeprefix("net "): float(v) for c, v in zip(run.summary["config"],
+                                                                            run.summary["roc_auc_mean"])},
+                      note=" ".join(n for n in run.notes if "halving" in n))
+    result["seconds"] = time.perf_counter() - start
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("BENCH-RESULT " + json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def bench_halving(epochs: int) -> None:
+    names = {"grid": "nnbin full grid", "halving": "nnbin halving", "sklearn": "HalvingGridSearchCV(MLP)"}
+    results = {}
+    for kind in names:
+        result, wall = run_script(["--halving-child", f"{kind},{epochs}"], f"{kind} halving")
+        results[kind] = {**result, "wall": wall}
+    print(f"\n## successive halving, larger grid (36 configurations x 10 folds, breast_cancer, Adam, batch 32, "
+          f"up to {epochs} epochs; factor {HALVING['factor']}, from {HALVING['min_epochs']} epochs)")
+    print(f"{'search':<26} {'fits':>6} {'wall s':>8} {'in-process s':>13} {'peak MB':>8}  best configuration (mean AUC)")
+    for kind, r in results.items():
+        print(f"{names[kind]:<26} {r['fits']:>6} {r['wall']:>8.1f} {r['seconds']:>13.1f} {r['peak_mb']:>8.0f}  "
+              f"{r['best']} ({r['best_auc']:.4f})")
+    grid, halving = results["grid"], results["halving"]
+    ranked = sorted(grid["auc"], key=grid["auc"].get, reverse=True)
+    pick = halving["best"]
+    print(f"full grid / halving: {grid['wall'] / halving['wall']:.2f}x wall; halving's pick is the full grid's "
+          f"#{ranked.index(pick) + 1 if pick in ranked else '?'} of {len(ranked)} (full-grid AUC "
+          f"{grid['auc'].get(pick, float('nan')):.4f}; the full grid's best {grid['best_auc']:.4f})")
+    print(f"nnbin halving: {halving['note']}")
+    sk = results["sklearn"]
+    print(f"HalvingGridSearchCV: candidates per rung {sk['rungs']} at {sk['epochs']} epochs (chosen on the "
+          "scored folds); its pick in nnbin's full grid: "
+          f"{grid['auc'].get(sk['best'], float('nan')):.4f}")
+
+
 def bench_memory() -> None:
     print(f"\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
           f"written to disk (results store), report off")
@@ -535,6 +627,9 @@ def main() -> None:
     parser.add_argument("--search", action="store_true",
                         help="FusedSearchCV against GridSearchCV(NNBinClassifier) on the reference grid")
     parser.add_argument("--search-child", help=argparse.SUPPRESS)  # child: fused|grid,EPOCHS
+    parser.add_argument("--halving", action="store_true",
+                        help="successive halving against the full grid and scikit-learn's HalvingGridSearchCV")
+    parser.add_argument("--halving-child", help=argparse.SUPPRESS)  # child: grid|halving|sklearn,EPOCHS
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
@@ -546,6 +641,11 @@ def main() -> None:
     if args.search_child:
         kind, epochs = args.search_child.split(",")
         return search_child(kind, int(epochs))
+    if args.halving_child:
+        kind, epochs = args.halving_child.split(",")
+        return halving_child(kind, int(epochs))
+    if args.halving:
+        return bench_halving(6 if args.quick else WORKLOADS["larger"]["epochs"])
     if args.search:
         return bench_search(3 if args.quick else WORKLOADS["reference"]["epochs"])
     if args.executor:
