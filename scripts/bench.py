@@ -9,7 +9,9 @@
     python scripts/bench.py --workload memory     # peak memory against the number of trials
     python scripts/bench.py --executor ray        # larger workload: local executor vs Ray, 1 and 2 workers
     python scripts/bench.py --search              # reference grid: FusedSearchCV vs GridSearchCV(NNBinClassifier)
+    python scripts/bench.py --search --workload larger  # the same on the 36-configuration, 10-fold grid
     python scripts/bench.py --halving             # larger grid: successive halving vs the full grid vs scikit-learn's
+    python scripts/bench.py --halving --workload tall   # the same on 50,000 rows, where training dominates
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -57,6 +59,16 @@ WORKLOADS = {
              "grid": {"learning_rate": [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]}},
             {"name": "shallow", "params": {"hidden": [64], "activation": "relu"},
              "grid": {"learning_rate": [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]}},
+        ],
+    },
+    "tall": {  # successive halving where training, not compilation, dominates
+        "folds": 5, "epochs": 27, "batch_size": 256,
+        "dataset": {"name": "synthetic", "options": {"n_samples": 50_000, "n_features": 20,
+                                                     "n_informative": 8}},
+        "models": [
+            {"name": "net", "params": {},
+             "grid": {"width": [8, 32, 128], "depth": [1, 2, 3], "activation": ["relu", "tanh"],
+                      "learning_rate": [0.001, 0.01]}},
         ],
     },
 }
@@ -450,9 +462,9 @@ def course_style_classifier():
     return CourseStyleClassifier
 
 
-def search_child(kind: str, epochs: int) -> None:
-    """The reference workload's grid as a scikit-learn search of NNBinClassifier behind a
-    StandardScaler (fitted per fold), 5 stratified folds, roc_auc, refit of the best: `fused`
+def search_child(kind: str, workload: str, epochs: int) -> None:
+    """A workload's grid as a scikit-learn search of NNBinClassifier behind a StandardScaler
+    (fitted per fold), its stratified folds, roc_auc, refit of the best: `fused`
     (FusedSearchCV), `grid` (GridSearchCV, one NNBinClassifier fit per candidate and fold) or
     `course` (GridSearchCV of a course-style classifier: a fresh model and model.fit per fit)."""
     import numpy as np
@@ -463,14 +475,19 @@ def search_child(kind: str, epochs: int) -> None:
 
     from nnbin.sklearn import FusedSearchCV, NNBinClassifier
 
-    spec = WORKLOADS["reference"]
+    spec = WORKLOADS[workload]
     X, y = load_breast_cancer(return_X_y=True)
     classifier = course_style_classifier() if kind == "course" else NNBinClassifier
     pipeline = Pipeline([("scale", StandardScaler()),
                          ("net", classifier(epochs=epochs, batch_size=spec["batch_size"], random_state=0))])
-    grid = [{"net__hidden": [tuple(m["params"].get("hidden", ()))],
-             "net__activation": [m["params"].get("activation", "relu")],
-             "net__learning_rate": m["grid"]["learning_rate"]} for m in spec["models"]]
+    if workload == "reference":
+        grid = [{"net__hidden": [tuple(m["params"].get("hidden", ()))],
+                 "net__activation": [m["params"].get("activation", "relu")],
+                 "net__learning_rate": m["grid"]["learning_rate"]} for m in spec["models"]]
+    else:  # width x depth x activation x learning rate
+        values = spec["models"][0]["grid"]
+        grid = {"net__hidden": [(w,) * d for w in values["width"] for d in values["depth"]],
+                "net__activation": values["activation"], "net__learning_rate": values["learning_rate"]}
     search_class = FusedSearchCV if kind == "fused" else GridSearchCV
     search = search_class(pipeline, grid, cv=StratifiedKFold(spec["folds"], shuffle=True, random_state=0),
                           scoring="roc_auc")
@@ -486,22 +503,26 @@ def search_child(kind: str, epochs: int) -> None:
     os._exit(0)
 
 
-def bench_search(epochs: int) -> None:
+def bench_search(workload: str, epochs: int) -> None:
     names = {"fused": "FusedSearchCV", "grid": "GridSearchCV(NNBinClassifier)",
              "course": "GridSearchCV(course-style Keras)"}
+    if workload != "reference":
+        names.pop("course")  # ~5 s per fit: 30 minutes on the larger grid
     results = {}
     for kind in names:
-        result, wall = run_script(["--search-child", f"{kind},{epochs}"], f"{kind} search")
+        result, wall = run_script(["--search-child", f"{kind},{workload},{epochs}"], f"{kind} search")
         results[kind] = {**result, "wall": wall}
-    print(f"\n## scikit-learn search, reference grid (6 candidates x 5 folds, breast_cancer, Adam, batch 32, "
-          f"{epochs} epochs), StandardScaler per fold, roc_auc, refit of the best")
+    spec = WORKLOADS[workload]
+    fits = results["fused"]["fits"]
+    print(f"\n## scikit-learn search, {workload} grid ({fits // spec['folds']} candidates x {spec['folds']} folds, "
+          f"breast_cancer, Adam, batch 32, {epochs} epochs), StandardScaler per fold, roc_auc, refit of the best")
     print(f"{'search':<34} {'fits':>5} {'wall s':>8} {'in-process s':>13} {'refit s':>8} {'peak MB':>8}  best")
     for kind, r in results.items():
         best = ", ".join(f"{k}={v}" for k, v in r["best_params"].items())
         print(f"{names[kind]:<34} {r['fits']:>5} {r['wall']:>8.1f} {r['seconds']:>13.1f} {r['refit_seconds']:>8.2f} "
               f"{r['peak_mb']:>8.0f}  {best} (AUC {r['best_score']:.4f})")
     fused = results["fused"]
-    for kind in ("grid", "course"):
+    for kind in [k for k in names if k != "fused"]:
         other = results[kind]
         gap = max(abs(a - b) for a, b in zip(fused["mean_test_score"], other["mean_test_score"]))
         print(f"{names[kind]} / FusedSearchCV: {other['wall'] / fused['wall']:.1f}x wall, "
@@ -511,11 +532,11 @@ def bench_search(epochs: int) -> None:
 
 # ---------------------------------------------------------------- successive halving
 
-HALVING = {"factor": 3, "min_epochs": 5}
+HALVING = {"larger": {"factor": 3, "min_epochs": 5}, "tall": {"factor": 3, "min_epochs": 3}}
 
 
-def halving_child(kind: str, epochs: int) -> None:
-    """The larger workload's grid (36 configurations, 10 folds): nnbin's full grid (`grid`),
+def halving_child(kind: str, workload: str, epochs: int) -> None:
+    """A workload's grid (36 configurations): nnbin's full grid (`grid`),
     nnbin's successive halving (`halving`), or scikit-learn's HalvingGridSearchCV over
     MLPClassifier's max_iter (`sklearn`: it chooses on the scored folds themselves)."""
     import warnings
@@ -535,17 +556,18 @@ def halving_child(kind: str, epochs: int) -> None:
         from nnbin.data import load_builtin
 
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
-        spec = WORKLOADS["larger"]
+        spec = WORKLOADS[workload]
         grid = spec["models"][0]["grid"]
-        data = load_builtin("breast_cancer")
+        table = spec.get("dataset", {"name": "breast_cancer"})
+        data = load_builtin(table["name"], **table.get("options", {}))
         mlp = MLPClassifier(solver="adam", batch_size=spec["batch_size"], alpha=0.0, tol=0.0,
                             n_iter_no_change=epochs + 1, random_state=0)
         search = HalvingGridSearchCV(
             Pipeline([("scale", StandardScaler()), ("clf", mlp)]),
             {"clf__hidden_layer_sizes": [(w,) * d for w in grid["width"] for d in grid["depth"]],
              "clf__activation": grid["activation"], "clf__learning_rate_init": grid["learning_rate"]},
-            resource="clf__max_iter", min_resources=HALVING["min_epochs"], max_resources=epochs,
-            factor=HALVING["factor"], scoring="roc_auc", refit=False,
+            resource="clf__max_iter", min_resources=HALVING[workload]["min_epochs"], max_resources=epochs,
+            factor=HALVING[workload]["factor"], scoring="roc_auc", refit=False,
             cv=StratifiedKFold(spec["folds"], shuffle=True, random_state=0))
         search.fit(data.X.to_numpy(np.float32), data.y)
         best = search.best_params_
@@ -559,9 +581,9 @@ def halving_child(kind: str, epochs: int) -> None:
         from nnbin.config import config_from_dict
         from nnbin.experiment import run_experiment
 
-        raw = experiment_config("larger", "fused", epochs)
+        raw = experiment_config(workload, "fused", epochs)
         if kind == "halving":
-            raw["search"] = {"kind": "halving", **HALVING}
+            raw["search"] = {"kind": "halving", **HALVING[workload]}
         run = run_experiment(config_from_dict(raw), progress=False, write=False)
         top = run.summary.iloc[0]
         result.update(best=top["config"].removeprefix("net "), best_auc=float(top["roc_auc_mean"]),
@@ -575,14 +597,18 @@ def halving_child(kind: str, epochs: int) -> None:
     os._exit(0)
 
 
-def bench_halving(epochs: int) -> None:
+def bench_halving(workload: str, epochs: int) -> None:
     names = {"grid": "nnbin full grid", "halving": "nnbin halving", "sklearn": "HalvingGridSearchCV(MLP)"}
     results = {}
     for kind in names:
-        result, wall = run_script(["--halving-child", f"{kind},{epochs}"], f"{kind} halving")
+        result, wall = run_script(["--halving-child", f"{kind},{workload},{epochs}"], f"{kind} halving")
         results[kind] = {**result, "wall": wall}
-    print(f"\n## successive halving, larger grid (36 configurations x 10 folds, breast_cancer, Adam, batch 32, "
-          f"up to {epochs} epochs; factor {HALVING['factor']}, from {HALVING['min_epochs']} epochs)")
+    spec, settings = WORKLOADS[workload], HALVING[workload]
+    table = spec.get("dataset", {"name": "breast_cancer"})
+    rows = table.get("options", {}).get("n_samples")
+    print(f"\n## successive halving, {workload} workload ({'synthetic %s rows' % f'{rows:,}' if rows else table['name']}, "
+          f"36 configurations x {spec['folds']} folds, Adam, batch {spec['batch_size']}, up to {epochs} epochs; "
+          f"factor {settings['factor']}, from {settings['min_epochs']} epochs)")
     print(f"{'search':<26} {'fits':>6} {'wall s':>8} {'in-process s':>13} {'peak MB':>8}  best configuration (mean AUC)")
     for kind, r in results.items():
         print(f"{names[kind]:<26} {r['fits']:>6} {r['wall']:>8.1f} {r['seconds']:>13.1f} {r['peak_mb']:>8.0f}  "
@@ -615,7 +641,7 @@ def bench_memory() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", choices=["reference", "larger", "both", "metrics", "big", "memory"],
+    parser.add_argument("--workload", choices=["reference", "larger", "both", "metrics", "big", "memory", "tall"],
                         default="both")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,course,sklearn")
     parser.add_argument("--quick", action="store_true", help="3 epochs: a smoke test of the script")
@@ -626,10 +652,10 @@ def main() -> None:
                         help="compare the local executor with Ray (a local cluster of this machine)")
     parser.add_argument("--search", action="store_true",
                         help="FusedSearchCV against GridSearchCV(NNBinClassifier) on the reference grid")
-    parser.add_argument("--search-child", help=argparse.SUPPRESS)  # child: fused|grid,EPOCHS
+    parser.add_argument("--search-child", help=argparse.SUPPRESS)  # child: fused|grid|course,WORKLOAD,EPOCHS
     parser.add_argument("--halving", action="store_true",
                         help="successive halving against the full grid and scikit-learn's HalvingGridSearchCV")
-    parser.add_argument("--halving-child", help=argparse.SUPPRESS)  # child: grid|halving|sklearn,EPOCHS
+    parser.add_argument("--halving-child", help=argparse.SUPPRESS)  # child: grid|halving|sklearn,WORKLOAD,EPOCHS
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
@@ -642,10 +668,11 @@ def main() -> None:
         kind, epochs = args.search_child.split(",")
         return search_child(kind, int(epochs))
     if args.halving_child:
-        kind, epochs = args.halving_child.split(",")
-        return halving_child(kind, int(epochs))
-    if args.halving:
-        return bench_halving(6 if args.quick else WORKLOADS["larger"]["epochs"])
+        kind, workload, epochs = args.halving_child.split(",")
+        return halving_child(kind, workload, int(epochs))
+    if args.halving:  # --workload larger (default) or tall
+        workload = "larger" if args.workload == "both" else args.workload
+        return bench_halving(workload, 6 if args.quick else WORKLOADS[workload]["epochs"])
     if args.search:
         return bench_search(3 if args.quick else WORKLOADS["reference"]["epochs"])
     if args.executor:

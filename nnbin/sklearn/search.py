@@ -76,36 +76,15 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                              "fused engine; use GridSearchCV(NNBinClassifier) for sample_weight")
         X, y = indexable(X, y)
         y = np.asarray(y)
-        final_name, final = _final_step(self.estimator)
+        _final_step(self.estimator)  # refuses any other estimator before work starts
         candidates = self._candidates()
         scorers = self._scorers()
         refit_metric = self._refit_metric(scorers)
-        cv = check_cv(self.cv, y, classifier=True)
-        splits = list(cv.split(X, y, groups))
+        splits = list(check_cv(self.cv, y, classifier=True).split(X, y, groups))
         classes = np.unique(y)
         if len(classes) != 2:
             raise ValueError(f"Only binary classification is supported: y holds {len(classes)} classes")
-        y01 = (y == classes[1]).astype(np.float32)
-
-        scores = {name: np.full((len(candidates), len(splits)), np.nan) for name in scorers}
-        fit_times = np.zeros((len(candidates), len(splits)))
-        score_times = np.zeros((len(candidates), len(splits)))
-        for earlier, members in _by_earlier_steps(candidates, final_name):
-            folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
-            estimators = {i: _configured(final, candidates[i], final_name) for i in members}
-            trials = [Trial(f"candidate {i}", {"candidate": i}, estimators[i].hyper(),
-                            Split(0, k, train, validation), fit_seed(estimators[i].random_state), f"{i}/{k}")
-                      for i in members for k, (train, validation) in enumerate(fold_rows)]
-            for trial, y_prob, seconds in _train(trials, estimators, folds):
-                i, k = trial.point["candidate"], trial.split.fold
-                fit_times[i, k] = seconds
-                start = time.perf_counter()
-                validation = splits[k][1]
-                for name, scorer in scorers.items():
-                    scores[name][i, k] = self._score(scorer, classes, y_prob, _safe_indexing(X, validation),
-                                                     y[validation], candidates[i])
-                score_times[i, k] = time.perf_counter() - start
-
+        scores, fit_times, score_times = self._cross_validate(X, y, splits, candidates, scorers)
         self.multimetric_ = not _single(self.scoring)
         self.scorer_ = scorers if self.multimetric_ else scorers["score"]
         self.n_splits_ = len(splits)
@@ -123,6 +102,32 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 self.n_features_in_ = self.best_estimator_.n_features_in_
         self.classes_ = classes
         return self
+
+    def _cross_validate(self, X, y, splits, candidates, scorers) -> tuple[dict, np.ndarray, np.ndarray]:
+        """Every candidate on every split: ({scorer name: (candidates, splits) scores}, fit
+        seconds, score seconds), the candidates trained in fused stacks."""
+        classes = np.unique(y)
+        y01 = (y == classes[1]).astype(np.float32)
+        final_name, final = _final_step(self.estimator)
+        scores = {name: np.full((len(candidates), len(splits)), np.nan) for name in scorers}
+        fit_times = np.zeros((len(candidates), len(splits)))
+        score_times = np.zeros((len(candidates), len(splits)))
+        for earlier, members in _by_earlier_steps(candidates, final_name):
+            folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
+            estimators = {i: _configured(final, candidates[i], final_name) for i in members}
+            trials = [Trial(f"candidate {i}", {"candidate": i}, estimators[i].hyper(),
+                            Split(0, k, train, validation), fit_seed(estimators[i].random_state), f"{i}/{k}")
+                      for i in members for k, (train, validation) in enumerate(fold_rows)]
+            for trial, y_prob, seconds in _train(trials, estimators, folds):
+                i, k = trial.point["candidate"], trial.split.fold
+                fit_times[i, k] = seconds
+                start = time.perf_counter()
+                validation = splits[k][1]
+                X_val, y_val = _safe_indexing(X, validation), y[validation]
+                for name, scorer in scorers.items():
+                    scores[name][i, k] = self._score(scorer, classes, y_prob, X_val, y_val, candidates[i])
+                score_times[i, k] = time.perf_counter() - start
+        return scores, fit_times, score_times
 
     def _candidates(self) -> list[dict]:
         if (self.param_grid is None) == (self.param_distributions is None):
