@@ -619,6 +619,9 @@ def bench_halving(workload: str, epochs: int) -> None:
     print(f"full grid / halving: {grid['wall'] / halving['wall']:.2f}x wall; halving's pick is the full grid's "
           f"#{ranked.index(pick) + 1 if pick in ranked else '?'} of {len(ranked)} (full-grid AUC "
           f"{grid['auc'].get(pick, float('nan')):.4f}; the full grid's best {grid['best_auc']:.4f})")
+    scores = sorted(grid["auc"].values())
+    print(f"full grid: the {len(scores)} configurations' mean AUC spans {scores[0]:.4f}-{scores[-1]:.4f} "
+          f"(median {scores[len(scores) // 2]:.4f})")
     print(f"nnbin halving: {halving['note']}")
     sk = results["sklearn"]
     print(f"HalvingGridSearchCV: candidates per rung {sk['rungs']} at {sk['epochs']} epochs (chosen on the "
@@ -665,16 +668,17 @@ def main() -> None:
         workload, epochs, cpus = args.executor_child.split(",")
         return executor_child(workload, int(epochs), int(cpus))
     if args.search_child:
-        kind, epochs = args.search_child.split(",")
-        return search_child(kind, int(epochs))
+        kind, workload, epochs = args.search_child.split(",")
+        return search_child(kind, workload, int(epochs))
     if args.halving_child:
         kind, workload, epochs = args.halving_child.split(",")
         return halving_child(kind, workload, int(epochs))
     if args.halving:  # --workload larger (default) or tall
         workload = "larger" if args.workload == "both" else args.workload
         return bench_halving(workload, 6 if args.quick else WORKLOADS[workload]["epochs"])
-    if args.search:
-        return bench_search(3 if args.quick else WORKLOADS["reference"]["epochs"])
+    if args.search:  # --workload reference (default) or larger
+        workload = "reference" if args.workload == "both" else args.workload
+        return bench_search(workload, 3 if args.quick else WORKLOADS[workload]["epochs"])
     if args.executor:
         workload = "larger" if args.workload == "both" else args.workload
         return bench_executors(workload, 3 if args.quick else WORKLOADS[workload]["epochs"])
