@@ -411,7 +411,7 @@ def _clean(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def _error_message(error: ValidationError) -> str:
+def error_message(error: ValidationError) -> str:
     """What was wrong with the first problem, without its path."""
     first = error.errors()[0]
     message = _clean(first["msg"])
@@ -427,7 +427,7 @@ def _first_error(error: ValidationError) -> str:
     # pydantic tries each member of a Union and adds the member's type name to the path
     loc = [p for p in error.errors()[0]["loc"] if not (isinstance(p, str) and (
         "[" in p or p in {"str", "int", "float", "bool"}))]
-    return f"{_path(loc) or 'config'}: {_error_message(error)}"
+    return f"{_path(loc) or 'config'}: {error_message(error)}"
 
 
 HIDDEN_LAYER_SETTINGS = ("activation", "dropout")  # act on hidden layers only
@@ -455,7 +455,7 @@ def validate_grid(config: ExperimentConfig):
                 try:
                     Hyper.model_validate({key: value})
                 except ValidationError as exc:
-                    raise ConfigError(f"{where}[{j}]: {_error_message(exc)}") from None
+                    raise ConfigError(f"{where}[{j}]: {error_message(exc)}") from None
                 if value in values[:j]:
                     raise ConfigError(f"{where}[{j}]: {value!r} is listed twice; each value once, "
                                       "or the configuration's folds would be counted twice")
@@ -491,7 +491,7 @@ def _check_distribution(config: ExperimentConfig, where: str, key: str, values: 
         try:
             Hyper.model_validate({key: bound})
         except ValidationError as exc:
-            raise ConfigError(f"{where}.{kind}: {_error_message(exc)}") from None
+            raise ConfigError(f"{where}.{kind}: {error_message(exc)}") from None
     annotation = Hyper.model_fields[key].annotation
     if kind != "int" and int in (annotation, *getattr(annotation, "__args__", ())):
         raise ConfigError(f"{where}: {key} takes whole numbers; use {{int: [{int(low)}, {int(high)}]}}")

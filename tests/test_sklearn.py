@@ -97,6 +97,7 @@ def test_fitted_model_pickle_and_attributes(cancer):
     ({"hidden": (0,)}, "hidden"),
     ({"class_weight": "even"}, "class_weight"),
     ({"validation_fraction": 1.5}, "validation_fraction"),
+    ({"momentum": 0.5}, "NNBinClassifier: momentum applies to sgd and rmsprop, not adam"),
 ])
 def test_bad_parameters_name_the_parameter(cancer, params, fix):
     X, y = cancer

@@ -17,7 +17,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from nnbin.config import Hyper, _error_message
+from nnbin.config import Hyper, error_message
+from nnbin.errors import ConfigError
 
 PROBABILITY_CLIP = 1e-12   # decision_function stays finite where float32 probabilities reach 0 or 1
 SEED_LIMIT = 2 ** 31 - 1
@@ -146,9 +147,12 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
         except ValidationError as exc:
             where = exc.errors()[0]["loc"]
             raise ValueError(f"NNBinClassifier({where[0] if where else 'parameters'}=...): "
-                             f"{_error_message(exc)}") from None
+                             f"{error_message(exc)}") from None
+        except ConfigError as exc:  # settings valid one by one, not together (momentum with adam)
+            raise ValueError(f"NNBinClassifier: {exc}") from None
         if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+            raise ValueError(f"NNBinClassifier(validation_fraction=...): must be in (0, 1), "
+                             f"got {self.validation_fraction!r}")
         return hyper
 
     def __sklearn_tags__(self):
