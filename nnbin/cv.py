@@ -155,12 +155,10 @@ def select_outer_trials(inner: pd.DataFrame, candidates: list[Trial], rank_by: s
     score among those that finished every inner fold (one with a diverged inner fold is chosen
     only when no configuration of the family finished them all); returns those
     configurations' trials on the outer folds."""
-    from nnbin.results import rank_order
+    from nnbin.results import ranked_means
 
-    means = (inner.assign(failed=inner["status"] != "ok")
-             .groupby(["repeat", "fold", "family", "config"], sort=False)
-             .agg(score=(rank_by, "mean"), failed=("failed", "sum")).reset_index())
-    best = rank_order(means, "score", rank_by).drop_duplicates(["repeat", "fold", "family"])
+    best = ranked_means(inner, ["repeat", "fold", "family", "config"], rank_by).drop_duplicates(
+        ["repeat", "fold", "family"])
     chosen = {(r.repeat, r.fold, r.family): r.config for r in best.itertuples()}
     return [t for t in candidates
             if chosen.get((t.split.repeat, t.split.fold, t.family)) == t.label]

@@ -228,10 +228,9 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     history_table = pd.DataFrame([row for record in ordered for row in record["history"]])
     predictions = prediction_table(trials, ordered, dataset.y)
     tables = {}
-    if halving:  # every rung, on the hold-outs of the training folds
+    if cv.nested or halving:  # the inner folds, or every rung on the hold-outs of the training folds
         tables["inner_trials"] = pd.DataFrame([r["row"] for r in inner])
     if cv.nested:  # each family is one procedure (tune, then fit): rank and compare families
-        tables["inner_trials"] = pd.DataFrame([r["row"] for r in inner])
         trials_table.insert(trials_table.columns.get_loc("config") + 1, "chosen", trials_table["config"])
         for table in (trials_table, history_table, predictions):
             table["config"] = table["family"]

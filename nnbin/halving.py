@@ -13,7 +13,7 @@ import pandas as pd
 
 from nnbin.config import ExperimentConfig, expand_grid, family_hyper
 from nnbin.cv import Split, make_holdout_splits, make_trials
-from nnbin.results import rank_order
+from nnbin.results import ranked_means
 from nnbin.search import halving_budgets
 
 
@@ -49,9 +49,7 @@ def n_trials(config: ExperimentConfig, n_splits: int) -> int:
 def survivors(rows: pd.DataFrame, keep: int, rank_by: str) -> list[str]:
     """The `keep` best configurations by mean `rank_by` over the hold-outs (one with a diverged
     trial after every complete one)."""
-    means = (rows.assign(failed=rows["status"] != "ok").groupby("config", sort=False)
-             .agg(score=(rank_by, "mean"), failed=("failed", "sum")).reset_index())
-    return list(rank_order(means, "score", rank_by)["config"][:keep])
+    return list(ranked_means(rows, ["config"], rank_by)["config"][:keep])
 
 
 def run_halving(config: ExperimentConfig, trainer, y, splits: list[Split]) -> tuple[list[dict], list]:

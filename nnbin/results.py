@@ -44,6 +44,14 @@ def rank_order(table: pd.DataFrame, score: str, rank_by: str, failed: str = "fai
     return table.loc[order]
 
 
+def ranked_means(trials: pd.DataFrame, by: list[str], rank_by: str) -> pd.DataFrame:
+    """Mean `rank_by` ('score') and number of failed trials ('failed') per group of `by`
+    (which ends with 'config'), best first (see rank_order)."""
+    means = (trials.assign(failed=trials["status"] != "ok").groupby(by, sort=False)
+             .agg(score=(rank_by, "mean"), failed=("failed", "sum")).reset_index())
+    return rank_order(means, "score", rank_by)
+
+
 def summarize(trials: pd.DataFrame, metrics, rank_by: str) -> pd.DataFrame:
     """Mean and sd of each metric per configuration, ranked best first by `rank_by`; a
     configuration with a failed (diverged) trial ranks after every complete one, and its
