@@ -203,3 +203,35 @@ def test_fused_search_refuses_other_estimators_and_fit_parameters(cancer):
     with pytest.raises(ValueError, match="sample_weight"):
         FusedSearchCV(NNBinClassifier(epochs=1), param_grid={"epochs": [1]}).fit(
             X, y, sample_weight=np.ones(len(y)))
+
+
+def test_fit_is_keras_train_steps_on_the_fused_order_with_each_rows_weight():
+    """An independent replay: Keras' train_on_batch on the fused engine's mini-batches (row
+    order from epoch_order), each row's sample weight times its balanced class weight; the
+    estimator's fit (one tf.data pipeline, several steps per call) must give the same model."""
+    import keras
+
+    from nnbin.builders import build_model
+    from nnbin.engines.fused import epoch_order
+    from nnbin.engines.keras_engine import balanced_class_weight
+    from nnbin.spec import ModelSpec
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 4)).astype(np.float32)
+    y = (X[:, 0] - X[:, 1] + rng.normal(scale=0.5, size=90) > 0.6).astype(int)
+    weights = rng.uniform(0.2, 3.0, size=90)
+    clf = NNBinClassifier(hidden=(3,), activation="tanh", learning_rate=0.05, batch_size=16, epochs=4,
+                          class_weight="balanced", random_state=5).fit(X, y, sample_weight=weights)
+    per_class = balanced_class_weight(y)
+    row_weight = (weights * np.where(y == 1, per_class[1], per_class[0])).astype(np.float32)
+    keras.utils.set_random_seed(5)
+    model = build_model(ModelSpec(hidden=(3,), activation="tanh", learning_rate=0.05, seed=5), 4)
+    for epoch in range(4):
+        order = epoch_order(5, epoch, len(y))
+        for start in range(0, len(y), 16):
+            rows = order[start:start + 16]
+            model.train_on_batch(X[rows], y[rows].astype(np.float32), sample_weight=row_weight[rows])
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], np.asarray(model(X)).ravel(), atol=1e-6)
+    unweighted = NNBinClassifier(hidden=(3,), activation="tanh", learning_rate=0.05, batch_size=16,
+                                 epochs=4, random_state=5).fit(X, y)
+    assert np.abs(unweighted.predict_proba(X) - clf.predict_proba(X)).max() > 1e-3  # the weights act
