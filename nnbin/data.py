@@ -43,10 +43,15 @@ class Dataset:
     def n_rows(self) -> int:
         return len(self.y)
 
+    @property
+    def n_inputs(self) -> int:
+        """Columns after one-hot encoding: the width m of the networks' input X."""
+        return len(self.numeric) + sum(len(c) for c in self.categories())
+
     def summary(self) -> dict:
         """Rows, raw feature count, class balance: for reports and run.json."""
         positives = int(self.y.sum())
-        return {"name": self.name, "rows": self.n_rows, "features": self.X.shape[1],
+        return {"name": self.name, "rows": self.n_rows, "features": self.X.shape[1], "inputs": self.n_inputs,
                 "numeric": len(self.numeric), "categorical": len(self.categorical),
                 "target": self.target, "positive_class": _plain(self.positive_class),
                 "positives": positives, "negatives": self.n_rows - positives,

@@ -142,6 +142,39 @@ def plot_search(trials: pd.DataFrame, family, metric: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def n_parameters(architecture: str, n_inputs: int) -> int:
+    """Weights and biases of a network of this architecture ('16-8', 'logistic') on m inputs."""
+    from nnbin.spec import ModelSpec
+
+    widths = () if architecture == "logistic" else tuple(int(u) for u in architecture.split("-"))
+    return ModelSpec(hidden=widths).n_params(n_inputs)
+
+
+def plot_depth_vs_width(summary: pd.DataFrame, n_inputs: int, metric: str, path: Path) -> Path:
+    """The course's question at a glance: each configuration's mean score (± sd over folds)
+    against its number of parameters (log scale), coloured by its number of hidden layers."""
+    plt = _pyplot()
+    table = summary.assign(
+        params=[n_parameters(a, n_inputs) for a in summary["architecture"]],
+        depth=[0 if a == "logistic" else a.count("-") + 1 for a in summary["architecture"]])
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    colours = plt.get_cmap("viridis")
+    deepest = max(int(table["depth"].max()), 1)
+    for depth, rows in table.groupby("depth"):
+        name = "logistic (no hidden layer)" if depth == 0 else f"{depth} hidden layer{'s' if depth > 1 else ''}"
+        ax.errorbar(rows["params"], rows[f"{metric}_mean"], yerr=rows[f"{metric}_sd"].fillna(0), fmt="o",
+                    capsize=3, alpha=0.85, color=colours(0.85 * depth / deepest), label=name)
+    best = table.loc[table.groupby("depth")[f"{metric}_mean"].idxmax()]
+    for row in best.itertuples():
+        ax.annotate(row.architecture, (row.params, getattr(row, f"{metric}_mean")), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set(xlabel=f"parameters (weights and biases, {n_inputs} inputs)", ylabel=f"mean {metric} over folds",
+           title="depth vs width: score against model size")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def plot_calibration(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path, bins: int = 10) -> Path:
     """Observed frequency of the positive class against the predicted probability."""
     plt = _pyplot()
@@ -174,6 +207,8 @@ def make_plots(result, output_dir: Path) -> list[Path]:
         plot_learning_curves(result.history, result.summary, output_dir / "learning_curves.png"),
         plot_fold_scores(result.trials, result.summary, metric, output_dir / "fold_scores.png"),
         plot_calibration(result.predictions, result.summary, output_dir / "calibration.png"),
+        plot_depth_vs_width(result.summary, result.metadata["dataset"]["inputs"], metric,
+                            output_dir / "depth_vs_width.png"),
     ]
     for family in result.config.models:
         if result.config.search.kind == "random" and family.grid:

@@ -30,9 +30,19 @@ def short_run(tmp_path_factory):
 def test_plots_are_written(short_run):
     out = short_run.output_dir
     for name in ["roc.png", "learning_curves.png", "fold_scores.png", "calibration.png",
-                 "heatmap_net.png"]:
+                 "depth_vs_width.png", "heatmap_net.png"]:
         data = (out / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000, name
+
+
+def test_depth_vs_width_counts_parameters_as_keras_does(short_run):
+    from nnbin.builders import build_model
+    from nnbin.report import n_parameters
+    from nnbin.spec import ModelSpec
+
+    for architecture, widths in [("logistic", ()), ("4", (4,)), ("8-8", (8, 8)), ("32-16-8", (32, 16, 8))]:
+        assert n_parameters(architecture, 7) == build_model(ModelSpec(hidden=widths), 7).count_params()
+    assert short_run.metadata["dataset"]["inputs"] == 4  # iris: 4 numeric columns
 
 
 def test_predictions_table(short_run):
@@ -50,7 +60,7 @@ def test_report_is_self_contained_with_verdicts(short_run):
         assert comparison.verdict.split(":")[0] in page
     assert "corrected resampled t-test" in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 5 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert len(images) == 6 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert not re.search(r'(src|href)="(http|file|/)', page)  # nothing to fetch
     assert "150" in page and "virginica" in page  # dataset summary
 
@@ -68,7 +78,7 @@ def test_report_renders_in_headless_chromium(short_run, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Is a network better than the baseline?" in done.stdout
-    assert done.stdout.count("<img") == 5
+    assert done.stdout.count("<img") == 6
 
 
 def test_tensorboard_logs_scalars_and_hparams(tmp_path):
