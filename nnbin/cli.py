@@ -41,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
                               "listed under drop:, such as an id, are carried without it)")
     predict.add_argument("--ignore-extra", action="store_true",
                          help="ignore columns the model does not use instead of refusing them")
+    report = commands.add_parser("report", help="draw the plots and report.html of a finished run again")
+    report.add_argument("directory", help="the run's output directory, e.g. results/compare_baselines")
+    summary = commands.add_parser("summary", help="print the summary table of a finished run")
+    summary.add_argument("directory", help="the run's output directory")
+    summary.add_argument("--limit", type=int, default=20, help="configurations to show (default 20)")
+    compare = commands.add_parser("compare", help="compare two configurations of a finished run, fold by fold")
+    compare.add_argument("directory", help="the run's output directory")
+    compare.add_argument("a", help='a configuration, as in summary.csv, e.g. "deep learning_rate=0.01"')
+    compare.add_argument("b", help="the configuration it is compared with")
+    compare.add_argument("--metric", help="any metric the run scored (default: its rank_by)")
     inspect = commands.add_parser("inspect", help="show a saved model's layers, coefficients, activations")
     inspect.add_argument("--model", required=True, help="a saved model directory")
     inspect.add_argument("--data", help="rows whose hidden activations A[l] to save as CSV")
@@ -83,12 +93,15 @@ def _predict(args) -> None:
         scored.to_csv(sys.stdout, index=False)
 
 
-def _train(args) -> None:
-    from nnbin.experiment import run_experiment
+def _shown_metrics(config) -> list[str]:
+    """The metrics printed: rank_by, then ROC AUC and accuracy, of those the run scored."""
+    return [m for m in dict.fromkeys([config.rank_by, "roc_auc", "accuracy"]) if m in config.metrics]
+
+
+def _print_summary(result, limit: int = 20) -> None:
+    """The run in a few lines: data, best of each family, every configuration, verdicts."""
     from nnbin.results import best_per_family, format_summary
 
-    result = run_experiment(args.config, overrides=args.overrides, progress=not args.quiet,
-                            output_dir=args.output_dir, fresh=args.fresh)
     config, summary = result.config, result.summary
     data = result.metadata["dataset"]
     print(f"\n{config.name}: {data['name']} ({data['rows']} rows, {data['features']} features, "
@@ -97,17 +110,26 @@ def _train(args) -> None:
     held = result.metadata["validation_positives"]
     spread = f"{held['min']}" if held["min"] == held["max"] else f"{held['min']}-{held['max']}"
     print(f"Each validation fold holds {spread} positive row(s).")
-    metrics = list(dict.fromkeys([config.rank_by, "roc_auc", "accuracy"]))
-    metrics = [m for m in metrics if m in config.metrics]
+    metrics = _shown_metrics(config)
     print(f"\nBest configuration of each family (ranked by {config.rank_by}; mean ± sd over folds):")
     print(format_summary(best_per_family(summary), metrics))
     if len(summary) > summary["family"].nunique():
         print("\nAll configurations:")
-        print(format_summary(summary, metrics))
+        print(format_summary(summary, metrics, limit))
     if result.comparisons:
         print(f"\nIs a network better than {result.comparisons[0].b}? (paired on the same folds)")
         for comparison in result.comparisons:
             print(f"  {comparison.verdict}")
+
+
+def _train(args) -> None:
+    from nnbin.experiment import run_experiment
+
+    result = run_experiment(args.config, overrides=args.overrides, progress=not args.quiet,
+                            output_dir=args.output_dir, fresh=args.fresh)
+    config, summary = result.config, result.summary
+    _print_summary(result)
+    metrics = _shown_metrics(config)
     tables = ["trials.csv", "summary.csv", "history.csv", "run.json"]
     if result.config.predictions != "none":  # opt-in: predictions: csv | parquet
         tables.insert(2, f"predictions.{result.config.predictions}")
@@ -124,6 +146,44 @@ def _train(args) -> None:
               f"(nnbin predict --model {model} --data FILE)")
     for note in result.notes:
         print(f"Note: {note}")
+
+
+def _report(args) -> None:
+    from nnbin.reload import load_results
+    from nnbin.report import make_plots, write_report
+
+    result = load_results(args.directory)
+    page = write_report(result, result.comparisons, make_plots(result, result.output_dir),
+                        result.output_dir / "report.html")
+    print(f"{page} (and the plots beside it) drawn again from the stored results")
+    for note in result.notes:
+        print(f"nnbin: note: {note}", file=sys.stderr)
+
+
+def _summary(args) -> None:
+    from nnbin.reload import load_results
+
+    _print_summary(load_results(args.directory), args.limit)
+
+
+def _compare(args) -> None:
+    from nnbin.compare import compare
+    from nnbin.reload import load_results
+    from nnbin.spec import suggest
+
+    result = load_results(args.directory)
+    metric = args.metric or result.config.rank_by
+    if metric not in result.config.metrics:
+        raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}"
+                         f"{suggest(metric, result.config.metrics)}")
+    comparison = compare(result.trials, args.a, args.b, metric)
+    ok = result.trials[result.trials["status"] == "ok"]
+    folds = ok.pivot_table(index=["repeat", "fold"], columns="config", values=metric, aggfunc="first")
+    folds = folds.reindex(columns=[args.a, args.b]).dropna()
+    folds["difference"] = folds[args.a] - folds[args.b]
+    print(f"{metric} per fold ({len(folds)} paired folds):")
+    print(folds.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"\n{comparison.verdict}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -165,6 +225,12 @@ def main(argv=None) -> int:
             _predict(args)
         elif args.command == "inspect":
             _inspect(args)
+        elif args.command == "report":
+            _report(args)
+        elif args.command == "summary":
+            _summary(args)
+        elif args.command == "compare":
+            _compare(args)
     except Interrupted as exc:
         print(f"nnbin: {exc}", file=sys.stderr)
         return 130

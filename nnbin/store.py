@@ -178,6 +178,23 @@ class ResultsStore:
             os.fsync(handle.fileno())
 
 
+def stored_probabilities(directory: Path) -> dict[str, np.ndarray]:
+    """{trial id: its validation probabilities} of a results store, read only (damaged lines
+    are skipped here; `ResultsStore.open` is what repairs a store)."""
+    directory = Path(directory)
+    values = (np.fromfile(directory / PREDICTIONS, dtype=FLOAT32) if (directory / PREDICTIONS).is_file()
+              else np.zeros(0, FLOAT32))
+    found = {}
+    lines = (directory / RECORDS).read_bytes().splitlines() if (directory / RECORDS).is_file() else []
+    for line in lines:
+        try:
+            record = json.loads(line)
+            found[record["row"]["trial_id"]] = _predictions(record["predictions"], values)
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+            continue
+    return found
+
+
 def _predictions(stored, values: np.ndarray) -> np.ndarray:
     """A record's probabilities: {"offset", "count"} into the predictions file (or, from older
     stores, the list itself)."""

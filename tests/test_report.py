@@ -95,3 +95,39 @@ def test_tensorboard_logs_scalars_and_hparams(tmp_path):
     assert len(events.Tensors("epoch_loss")) == 3  # 3 epochs
     root_events = EventAccumulator(str(root)).Reload()
     assert "_hparams_/experiment" in root_events.Tags()["tensors"]
+
+
+def test_report_summary_and_compare_commands_on_a_finished_run(short_run, tmp_path, capsys):
+    """`nnbin report DIR` draws the same plots again from what the run stored (the results
+    store and the data's labels; predictions.csv removed), byte for byte; `summary` and
+    `compare` print from the stored tables; mistakes are one line and exit 2."""
+    from nnbin.cli import main
+
+    copy = tmp_path / "run"
+    shutil.copytree(short_run.output_dir, copy)
+    plots = sorted(p.name for p in short_run.output_dir.glob("*.png"))
+    for name in [*plots, "report.html", "predictions.csv"]:
+        (copy / name).unlink()
+    assert main(["report", str(copy)]) == 0
+    for name in plots:
+        assert (copy / name).read_bytes() == (short_run.output_dir / name).read_bytes(), name
+    page = (copy / "report.html").read_text()
+    assert page.count("data:image/png;base64") == len(plots) and "Is a network better" in page
+
+    assert main(["summary", str(copy)]) == 0
+    out = capsys.readouterr().out
+    best = short_run.summary.iloc[0]
+    assert best["config"] in out and f"{best['roc_auc_mean']:.3f}" in out
+    a, b = short_run.comparisons[0].a, short_run.comparisons[0].b
+    assert main(["compare", str(copy), a, b, "--metric", "accuracy"]) == 0
+    out = capsys.readouterr().out
+    trials = short_run.trials.set_index(["config", "fold"])["accuracy"]
+    for fold in range(3):  # each fold's paired difference, as the trials table has it
+        assert f"{trials[a, fold] - trials[b, fold]:.4f}" in out
+    from nnbin.compare import compare
+
+    assert compare(short_run.trials, a, b, "accuracy").verdict in out
+    assert main(["compare", str(copy), a, "logistc"]) == 2
+    assert "did you mean 'logistic'" in capsys.readouterr().err
+    assert main(["summary", str(tmp_path)]) == 2
+    assert "holds no finished nnbin run" in capsys.readouterr().err
