@@ -120,6 +120,13 @@ def _print_summary(result, limit: int = 20) -> None:
         print(f"\nIs a network better than {result.comparisons[0].b}? (paired on the same folds)")
         for comparison in result.comparisons:
             print(f"  {comparison.verdict}")
+    from nnbin.report import depth_width_lines
+
+    matched = depth_width_lines(result)
+    if matched:
+        print("\nDepth or width, at the same number of parameters? (paired on the same folds)")
+        for line in matched:
+            print(f"  {line}")
 
 
 def _train(args) -> None:

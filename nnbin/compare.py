@@ -120,3 +120,29 @@ def compare_families(trials: pd.DataFrame, summary: pd.DataFrame, metric: str,
         return []
     return [compare(trials, best[family], best[base], metric, confidence)
             for family in best.index if family != base]
+
+
+MATCHED_SIZE = 1.5  # "matched": parameter counts within this ratio
+
+
+def depth_against_width(trials: pd.DataFrame, summary: pd.DataFrame, n_inputs: int, metric: str,
+                        confidence: float = 0.95, limit: int = 5) -> list[tuple[Comparison, int, int]]:
+    """The course's question at matched model size: each deep configuration (two or more
+    hidden layers; best first, at most `limit`) against the one-hidden-layer configuration
+    whose parameter count is closest, when within MATCHED_SIZE of it. Returns
+    (comparison deep - shallow, deep's parameters, shallow's parameters)."""
+    from nnbin.results import architecture_depth, architecture_params
+
+    sized = summary.assign(params=[architecture_params(a, n_inputs) for a in summary["architecture"]],
+                           depth=[architecture_depth(a) for a in summary["architecture"]])
+    shallow = sized[sized["depth"] == 1]
+    found = []
+    for deep in sized[sized["depth"] >= 2].itertuples():
+        if shallow.empty or len(found) == limit:
+            break
+        ratio = np.maximum(shallow["params"] / deep.params, deep.params / shallow["params"])
+        closest = shallow.loc[ratio.idxmin()]
+        if ratio.min() <= MATCHED_SIZE:
+            found.append((compare(trials, deep.config, closest["config"], metric, confidence),
+                          int(deep.params), int(closest["params"])))
+    return found

@@ -133,10 +133,18 @@ def _circles(n_samples=500, noise=0.1, factor=0.5, seed=0):
     return pd.DataFrame(X, columns=["x1", "x2"]), pd.Series(y, name="inner"), 1
 
 
-def _parity(n_bits=8, n_samples=2000, seed=0):
-    """n-bit parity (XOR for 2 bits): y = 1 when an odd number of bits are set."""
+def _parity(n_bits=8, n_samples=2000, seed=0, distinct=False):
+    """n-bit parity (XOR for 2 bits): y = 1 when an odd number of bits are set. distinct: each
+    of the 2^n_bits patterns at most once, so no validation row's pattern is in training."""
     rng = np.random.default_rng(seed)
-    bits = rng.integers(0, 2, size=(n_samples, n_bits))
+    if distinct:
+        if n_samples > 2 ** n_bits:
+            raise DataError(f"parity: n_samples {n_samples} > 2^n_bits = {2 ** n_bits} distinct patterns; "
+                            f"lower n_samples or raise n_bits")
+        codes = rng.choice(2 ** n_bits, size=n_samples, replace=False)
+        bits = (codes[:, None] >> np.arange(n_bits)[None, :]) & 1
+    else:
+        bits = rng.integers(0, 2, size=(n_samples, n_bits))
     columns = [f"bit{i + 1}" for i in range(n_bits)]
     return pd.DataFrame(bits, columns=columns), pd.Series(bits.sum(axis=1) % 2, name="odd"), 1
 

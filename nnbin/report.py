@@ -11,7 +11,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
 from nnbin.metrics import higher_is_better
-from nnbin.results import best_per_family
+from nnbin.results import architecture_depth, architecture_params, best_per_family
 
 FPR_GRID = np.linspace(0, 1, 101)
 
@@ -142,21 +142,12 @@ def plot_search(trials: pd.DataFrame, family, metric: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def n_parameters(architecture: str, n_inputs: int) -> int:
-    """Weights and biases of a network of this architecture ('16-8', 'logistic') on m inputs."""
-    from nnbin.spec import ModelSpec
-
-    widths = () if architecture == "logistic" else tuple(int(u) for u in architecture.split("-"))
-    return ModelSpec(hidden=widths).n_params(n_inputs)
-
-
 def plot_depth_vs_width(summary: pd.DataFrame, n_inputs: int, metric: str, path: Path) -> Path:
     """The course's question at a glance: each configuration's mean score (± sd over folds)
     against its number of parameters (log scale), coloured by its number of hidden layers."""
     plt = _pyplot()
-    table = summary.assign(
-        params=[n_parameters(a, n_inputs) for a in summary["architecture"]],
-        depth=[0 if a == "logistic" else a.count("-") + 1 for a in summary["architecture"]])
+    table = summary.assign(params=[architecture_params(a, n_inputs) for a in summary["architecture"]],
+                           depth=[architecture_depth(a) for a in summary["architecture"]])
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     colours = plt.get_cmap("viridis")
     deepest = max(int(table["depth"].max()), 1)
@@ -207,9 +198,10 @@ def make_plots(result, output_dir: Path) -> list[Path]:
         plot_learning_curves(result.history, result.summary, output_dir / "learning_curves.png"),
         plot_fold_scores(result.trials, result.summary, metric, output_dir / "fold_scores.png"),
         plot_calibration(result.predictions, result.summary, output_dir / "calibration.png"),
-        plot_depth_vs_width(result.summary, result.metadata["dataset"]["inputs"], metric,
-                            output_dir / "depth_vs_width.png"),
     ]
+    if "inputs" in result.metadata["dataset"]:  # the input width (an older run.json lacks it: no plot)
+        paths.append(plot_depth_vs_width(result.summary, result.metadata["dataset"]["inputs"], metric,
+                                         output_dir / "depth_vs_width.png"))
     for family in result.config.models:
         if result.config.search.kind == "random" and family.grid:
             paths.append(plot_search(result.trials, family, metric, output_dir / f"search_{family.name}.png"))
@@ -233,6 +225,18 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:.4f}", na_rep="")
 
 
+def depth_width_lines(result) -> list[str]:
+    """Verdicts of deep against shallow configurations of matched size, with their sizes."""
+    from nnbin.compare import depth_against_width
+
+    inputs = result.metadata["dataset"].get("inputs")  # runs before nnbin recorded it: unknown
+    if inputs is None:
+        return []
+    pairs = depth_against_width(result.trials, result.summary, inputs, result.config.rank_by)
+    return [f"{c.verdict.split(':')[0]} at matched size ({deep:,} vs {shallow:,} parameters):"
+            f"{c.verdict.split(':', 1)[1]}" for c, deep, shallow in pairs]
+
+
 def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
     """One self-contained page (images embedded) readable without a server."""
     import yaml
@@ -249,6 +253,8 @@ def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
                              "positives": data["positives"], "negatives": data["negatives"]}])
     verdicts = "".join(f'<p class="verdict">{html.escape(c.verdict)}</p>' for c in comparisons) or \
         "<p>Only one model family: nothing to compare.</p>"
+    matched = "".join(f'<p class="verdict">{html.escape(line)}</p>' for line in depth_width_lines(result)) or \
+        "<p>No configuration with two or more hidden layers has a one-hidden-layer counterpart of similar size.</p>"
     images = "".join(
         f'<h3>{html.escape(p.stem.replace("_", " "))}</h3><img alt="{html.escape(p.stem)}" '
         f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">' for p in plots)
@@ -261,6 +267,9 @@ def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
 <h2>Is a network better than the baseline?</h2>{verdicts}
 <p><small>Best configuration of each family, paired fold by fold. Choosing the best of a grid
 flatters it: the best score of a grid is an optimistic estimate of what tuning will achieve on new data.</small></p>
+<h2>Depth or width, at the same number of parameters?</h2>{matched}
+<p><small>Each deep configuration against the one-hidden-layer configuration closest in size (within
+1.5×), paired fold by fold; the depth vs width plot below shows every configuration.</small></p>
 <h2>Dataset</h2>{_table(dataset)}
 <h2>Summary (mean and sd over folds)</h2>{_table(result.summary[columns].head(30))}
 <h2>Plots</h2>{images}

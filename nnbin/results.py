@@ -35,6 +35,19 @@ def trial_row(result, y_true: np.ndarray, metrics, threshold: float) -> dict:
     return row
 
 
+def architecture_params(architecture: str, n_inputs: int) -> int:
+    """Weights and biases of a network of this architecture ('16-8', 'logistic') on m inputs."""
+    from nnbin.spec import ModelSpec
+
+    widths = () if architecture == "logistic" else tuple(int(u) for u in architecture.split("-"))
+    return ModelSpec(hidden=widths).n_params(n_inputs)
+
+
+def architecture_depth(architecture: str) -> int:
+    """Hidden layers of an architecture ('logistic': 0)."""
+    return 0 if architecture == "logistic" else architecture.count("-") + 1
+
+
 def rank_order(table: pd.DataFrame, score: str, rank_by: str, failed: str = "failed") -> pd.DataFrame:
     """Rows best first by `score` (a `rank_by` value), those with failed trials after every
     complete one, whatever their score."""

@@ -135,3 +135,12 @@ def test_preprocessor_is_fitted_on_the_rows_it_is_given():
     fitted = data.preprocessor().fit(data.X.iloc[train])
     assert np.allclose(fitted.transform(data.X.iloc[train]).mean(axis=0), 0, atol=1e-5)
     assert not np.allclose(fitted.transform(data.X.iloc[50:]).mean(axis=0), 0, atol=1e-3)
+
+
+def test_parity_with_distinct_patterns_never_repeats_a_pattern():
+    data = load_builtin("parity", n_bits=6, n_samples=64, distinct=True, seed=1)
+    patterns = data.X.astype(str).agg("".join, axis=1)
+    assert patterns.nunique() == 64  # all 2^6 patterns, each once: no validation row is seen in training
+    assert (data.y == data.X.sum(axis=1) % 2).all()
+    with pytest.raises(DataError, match="n_samples 65 > 2\\^n_bits = 64 distinct patterns"):
+        load_builtin("parity", n_bits=6, n_samples=65, distinct=True)

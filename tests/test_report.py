@@ -37,12 +37,25 @@ def test_plots_are_written(short_run):
 
 def test_depth_vs_width_counts_parameters_as_keras_does(short_run):
     from nnbin.builders import build_model
-    from nnbin.report import n_parameters
+    from nnbin.results import architecture_params as n_parameters
     from nnbin.spec import ModelSpec
 
     for architecture, widths in [("logistic", ()), ("4", (4,)), ("8-8", (8, 8)), ("32-16-8", (32, 16, 8))]:
         assert n_parameters(architecture, 7) == build_model(ModelSpec(hidden=widths), 7).count_params()
     assert short_run.metadata["dataset"]["inputs"] == 4  # iris: 4 numeric columns
+
+
+def test_depth_against_width_at_matched_size(short_run):
+    """iris has 4 inputs: width 4 x depth 2 has 45 parameters, the closest one-layer network is
+    width 8 (49, within 1.5x); 8-8 (121) has no one-layer counterpart that close."""
+    from nnbin.compare import compare
+
+    page = (short_run.output_dir / "report.html").read_text()
+    expected = compare(short_run.trials, "net width=4 depth=2 learning_rate=0.05",
+                       "net width=8 depth=1 learning_rate=0.05", "roc_auc").verdict
+    head, tail = expected.split(":", 1)
+    assert f"{head} at matched size (45 vs 49 parameters):{tail}" in page
+    assert page.count("at matched size") == 1
 
 
 def test_predictions_table(short_run):
