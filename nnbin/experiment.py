@@ -79,11 +79,16 @@ def _progress(total: int, enabled: bool):
                 dynamic_ncols=True)
 
 
-def _history_rows(trial, history: dict) -> list[dict]:
+def _history_rows(trial, points: list[tuple]) -> list[dict]:
+    """Long-format history rows of a trial from (metric, 1-based epoch, value) points."""
     return [{"trial_id": trial.id, "family": trial.family, "config": trial.label,
              "fold": trial.split.fold, "repeat": trial.split.repeat, "metric": key,
-             "epoch": epoch + 1, "value": value}
-            for key, values in history.items() for epoch, value in enumerate(values)]
+             "epoch": epoch, "value": value} for key, epoch, value in points]
+
+
+def _epoch_points(history: dict) -> list[tuple]:
+    """A Keras-style history {metric: [value per epoch]} as (metric, epoch, value) points."""
+    return [(key, epoch + 1, value) for key, values in history.items() for epoch, value in enumerate(values)]
 
 
 class _Trainer:
@@ -105,10 +110,27 @@ class _Trainer:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
         trial = result.trial
         self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
-        return {"row": trial_row(result, self.dataset.y[trial.split.validation], self.config.metrics,
-                                 self.config.threshold),
-                "history": _history_rows(trial, result.history),
+        y_true = self.dataset.y[trial.split.validation]
+        return {"row": trial_row(result, y_true, self.config.metrics, self.config.threshold),
+                "history": _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
                 "predictions": result.y_prob.astype(np.float32)}
+
+    def _curve(self, result, y_true) -> list[tuple]:
+        """The scored fold's loss and rank_by metric at the recorded epochs, as history points
+        `validation_loss`, `validation_<rank_by>` (recorded only: never used to stop or choose)."""
+        if result.curve is None or result.status != "ok":
+            return []
+        from nnbin.metrics import METRICS
+
+        epochs, probabilities = result.curve
+        names = {"log_loss": "validation_loss", self.config.rank_by: f"validation_{self.config.rank_by}"}
+        points = []
+        for epoch, p in zip(epochs, probabilities):
+            if not np.all(np.isfinite(p)):
+                break
+            points += [(label, epoch, float(METRICS[name][0](y_true, p.astype(np.float64), self.config.threshold)))
+                       for name, label in names.items()]
+        return points
 
     def _save(self, records: list[dict]) -> None:
         """Store a batch of finished trials durably (one write and fsync per batch)."""

@@ -61,21 +61,30 @@ def plot_roc(predictions: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Pa
     return _save(fig, path)
 
 
+CURVES = (("loss", "tab:blue", "training loss"),
+          ("validation_loss", "tab:red", "validation loss (scored fold; recorded only)"),
+          ("val_loss", "tab:orange", "early-stopping split loss"))
+
+
 def plot_learning_curves(history: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Path:
-    """Loss per epoch (training, and the early-stopping split when used): mean ± sd over folds."""
+    """Loss per epoch, mean ± sd over folds: training, the scored validation fold (recorded,
+    never used to stop or choose) and the early-stopping split when used; a dotted line marks
+    the epoch of lowest mean validation loss, after which the family overfits."""
     fig, panels = _family_panels(summary, 3.8)
     for ax, config in panels:
         rows = history[history["config"] == config]
-        for metric, color in (("loss", "tab:blue"), ("val_loss", "tab:orange")):
+        for metric, color, label in CURVES:
             curve = rows[rows["metric"] == metric].groupby("epoch")["value"].agg(["mean", "std"])
             if curve.empty:
                 continue
-            label = "training loss" if metric == "loss" else "early-stopping split loss"
             ax.plot(curve.index, curve["mean"], color=color, label=label)
             ax.fill_between(curve.index, curve["mean"] - curve["std"].fillna(0),
                             curve["mean"] + curve["std"].fillna(0), color=color, alpha=0.2)
+            if metric == "validation_loss" and curve["mean"].idxmin() < curve.index.max():
+                ax.axvline(curve["mean"].idxmin(), color=color, linestyle=":", linewidth=1.2,
+                           label=f"lowest validation loss (epoch {curve['mean'].idxmin()})")
         ax.set(title=config, xlabel="epoch", ylabel="binary cross-entropy")
-        ax.legend()
+        ax.legend(fontsize=7)
     return _save(fig, path)
 
 

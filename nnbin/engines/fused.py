@@ -36,6 +36,7 @@ MAX_GROUP = 256       # models per stack; larger groups are split
 LOSS_CHUNK = 64       # rows per chunk of the early-stopping loss (see StackedMLP._loss_graph)
 PREDICT_CHUNK = 1024  # validation rows scored per step: memory O(models x chunk), not x rows
 STACKS_PER_CALL = 4   # stacks compiled and trained together (one XLA compilation); progress per call
+CURVE_BUDGET = 16 * 2 ** 20  # bytes per stack of validation probabilities kept for the curves
 CONCURRENT_CALLS = 2  # calls in flight: XLA compiles one call on one core while another trains
 
 
@@ -105,6 +106,17 @@ def epoch_batches(X: np.ndarray, y: np.ndarray, weights: np.ndarray, *, batch_si
 def seed_hashes(seeds) -> np.ndarray:
     """Trial seeds -> well-mixed uint32 stream bases."""
     return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()
+
+
+def validation_stride(n_models: int, n_validation: int, epochs: int, budget: int | None = None) -> int:
+    """Every how many epochs the scored fold's probabilities are kept for the validation curves:
+    every epoch while a stack's K x rows x epochs float32 values fit in `budget` (default
+    CURVE_BUDGET), else the smallest stride that fits; 0 (none) when there are no validation
+    rows (a refit)."""
+    if not n_validation:
+        return 0
+    size = n_models * (-(-n_validation // PREDICT_CHUNK) * PREDICT_CHUNK) * epochs * 4
+    return max(1, -(-size // (budget or CURVE_BUDGET)))
 
 
 def _pad(arrays: list, multiple: int) -> np.ndarray:
@@ -359,9 +371,11 @@ class StackedMLP:
             params, slots = self._update(params, slots, grads, steps, step_active, lr, momentum)
             return params, slots, steps, epoch_loss + loss * count
 
+        every = self.record_every
+
         def epoch(e, state):
             (params, slots, steps, running, diverged, epochs_run, best_epoch, best_loss, wait,
-             best_params, losses, stop_losses) = state
+             best_params, losses, stop_losses, curve) = state
             running = running & (e < epochs)
             active = tf.cast(running, tf.float32)
             # each row set's own shuffle of its own rows (a set's models share its seed); padding
@@ -394,21 +408,30 @@ class StackedMLP:
             else:
                 stop_losses = stop_losses.write(e, tf.zeros([K], tf.float32))
             best_epoch = tf.where(watched_models, best_epoch, epochs_run)
+            if every:  # the scored fold's probabilities, for the validation curves only
+                curve = tf.cond(tf.equal((e + 1) % every, 0),
+                                lambda: curve.write((e + 1) // every - 1, self._predict_graph(params, data)),
+                                lambda: curve)
             return e + 1, (params, slots, steps, running, diverged, epochs_run, best_epoch, best_loss,
-                           wait, best_params, losses, stop_losses)
+                           wait, best_params, losses, stop_losses, curve)
 
         state = (params, self.slots, tf.zeros([K], tf.float32), tf.ones([K], tf.bool),
                  tf.zeros([K], tf.bool), tf.zeros([K], tf.int32), tf.zeros([K], tf.int32),
                  tf.fill([K], np.float32(np.inf)),
                  tf.zeros([K], tf.int32), list(params),
                  tf.TensorArray(tf.float32, size=E, element_shape=[K]),
-                 tf.TensorArray(tf.float32, size=E, element_shape=[K]))
+                 tf.TensorArray(tf.float32, size=E, element_shape=[K]),
+                 tf.TensorArray(tf.float32, size=max(E // every, 1) if every else 1,
+                                element_shape=[K, data["val_rows"].shape[1]]))
         _, state = tf.while_loop(lambda e, state: (e < E) & tf.reduce_any(state[3]), epoch,
                                  (tf.constant(0), state))
-        params, _, _, _, diverged, epochs_run, best_epoch, _, _, best_params, losses, stop_losses = state
+        (params, _, _, _, diverged, epochs_run, best_epoch, _, _, best_params, losses, stop_losses,
+         curve) = state
         params = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(params, best_params)]
         probabilities = self._predict_graph(params, data)
-        return params, losses.stack(), stop_losses.stack(), epochs_run, best_epoch, diverged, probabilities
+        curve = curve.stack() if every else tf.zeros([0, K, 0])
+        return (params, losses.stack(), stop_losses.stack(), epochs_run, best_epoch, diverged, probabilities,
+                curve)
 
     # ------------------------------------------------------------ training
     def inputs(self, data: StackedFit, table: dict, class_weights: np.ndarray) -> tuple:
@@ -416,6 +439,8 @@ class StackedMLP:
         table and labels as tensors ('table', 'y')."""
         n_fit = data.n("fit")
         self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
+        self.record_every = validation_stride(self.n_models, int(data.n("validation").max()),
+                                              int(self.epochs.max()))
         rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets], multiple)  # noqa: E731
         c = tf.constant
         sets = {
@@ -441,20 +466,23 @@ class StackedMLP:
         return (tuple(tuple(p.shape) for p in self.params), tuple(map(tuple, self.activations)),
                 self.optimizer, self.batch_size, self.n_models, self.steps_per_epoch,
                 int(self.epochs.max()), self.uses_dropout, self.uses_early_stopping, self.uses_l2,
-                self.uses_momentum, self.uses_class_weight, self.has_missing)
+                self.uses_momentum, self.uses_class_weight, self.has_missing, self.record_every)
 
     def finish(self, outputs) -> tuple:
         """Keep the trained weights; return per-model histories, epochs run, divergence flags
         and validation probabilities."""
-        self.params, losses, stop_losses, epochs_run, best_epoch, diverged, probabilities = outputs
-        losses, stop_losses, epochs_run = losses.numpy(), stop_losses.numpy(), epochs_run.numpy()
-        history = []
+        self.params, losses, stop_losses, epochs_run, best_epoch, diverged, probabilities, curve = outputs
+        losses, stop_losses, epochs_run, curve = (losses.numpy(), stop_losses.numpy(), epochs_run.numpy(),
+                                                  curve.numpy())
+        history, curves = [], []
         for k, ran in enumerate(epochs_run):
             record = {"loss": losses[:ran, k].tolist()}
             if self.patience[k]:
                 record["val_loss"] = stop_losses[:ran, k].tolist()
             history.append(record)
-        return history, epochs_run, best_epoch.numpy(), diverged.numpy(), probabilities.numpy()
+            recorded = [e for e in range(self.record_every, ran + 1, self.record_every)] if self.record_every else []
+            curves.append((recorded, curve[:len(recorded), k]))
+        return history, epochs_run, best_epoch.numpy(), diverged.numpy(), probabilities.numpy(), curves
 
     def release(self) -> None:
         """Drop the trials (their folds' row indices) and weights: the compiled-function cache
@@ -530,10 +558,11 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
     for stack, data, output, trials in zip(stacks, datasets, outputs, groups):
-        history, epochs_run, best_epoch, diverged, probabilities = stack.finish(output)
+        history, epochs_run, best_epoch, diverged, probabilities, curves = stack.finish(output)
         n_val = data.n("validation")
         for k, trial in enumerate(trials):
             y_prob = probabilities[k, :n_val[k]].astype(np.float64)
+            epochs, curve = curves[k]
             status = "ok"
             if diverged[k] or not np.all(np.isfinite(y_prob)):
                 y_prob, status = np.full(n_val[k], np.nan), "diverged"
@@ -541,7 +570,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
             model = to_keras(trial, weights, n_features) if keep_models else None
             results.append(TrialResult(trial, y_prob, history[k], int(epochs_run[k]), seconds,
                                        status, model, weights, best_epoch=int(best_epoch[k]),
-                                       batch_end=False))
+                                       batch_end=False, curve=(epochs, curve[:, :n_val[k]])))
         stack.release()
     results[-1].batch_end = True
     return results

@@ -32,6 +32,9 @@ class TrialResult:
     weights: list | None = field(default=None, repr=False)  # as keras get_weights()
     best_epoch: int = 0                    # 1-based epoch whose weights were kept (early stopping)
     batch_end: bool = True                 # last result of what the engine trained together
+    # validation curve, recorded only: (1-based epochs, (len(epochs), n_validation) probabilities
+    # of the scored fold after each of them); never used to stop or to choose
+    curve: tuple | None = field(default=None, repr=False)
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
@@ -80,6 +83,21 @@ class ModelCache:
                 layer.seed_generator.state.assign(np.array([seed, 0], dtype="uint32"))
 
 
+class ValidationCurve(keras.callbacks.Callback):
+    """The scored fold's probabilities after every epoch, for the validation curves only."""
+
+    def __init__(self, X_val: np.ndarray):
+        super().__init__()
+        self.X_val, self.epochs, self.probabilities = X_val, [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(epoch + 1)
+        self.probabilities.append(np.asarray(self.model(self.X_val, training=False), np.float32).ravel())
+
+    def curve(self) -> tuple:
+        return self.epochs, np.array(self.probabilities, np.float32).reshape(len(self.epochs), len(self.X_val))
+
+
 def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
               keep_model: bool = False) -> TrialResult:
     """Fit and predict one trial. Early stopping watches an inner split of the
@@ -93,7 +111,8 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
         model = build_model(spec, X_train.shape[1], steps_per_execution=STEPS_PER_EXECUTION)
     else:
         model = models.model(spec, X_train.shape[1])
-    callbacks = [keras.callbacks.TerminateOnNaN()]
+    recorder = ValidationCurve(X_val) if len(X_val) else None
+    callbacks = [keras.callbacks.TerminateOnNaN(), *([recorder] if recorder else [])]
     validation_data, stopping = None, None
     if hyper.patience:
         validation_data = (arrays.X_stop, arrays.y_stop)
@@ -116,7 +135,8 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
         status = "ok"
     best_epoch = stopping.best_epoch + 1 if stopping is not None else len(losses)
     return TrialResult(trial, y_prob, history, len(losses), fit_seconds, status,
-                       model if keep_model else None, model.get_weights(), best_epoch)
+                       model if keep_model else None, model.get_weights(), best_epoch,
+                       curve=recorder.curve() if recorder else None)
 
 
 def train_trials(trials: Iterable[Trial], folds: FoldCache,

@@ -1,0 +1,67 @@
+"""Validation curves: the scored fold's loss and rank_by metric per epoch, recorded in the
+compiled loop (fused) or by a callback (keras), never used to stop or to choose."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnbin.engines import fused
+from nnbin.experiment import run_experiment
+
+CONFIG = {
+    "dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 1}, "metrics": ["roc_auc", "log_loss"],
+    "rank_by": "roc_auc", "refit": "none",
+    "models": [{"name": "logistic", "params": {"epochs": 6, "learning_rate": 0.05}},
+               {"name": "net", "params": {"hidden": [4], "epochs": 12, "learning_rate": 0.05},
+                "grid": {"patience": [0, 1]}}],
+}
+
+
+def _curves(result):
+    history = result.history
+    return {name: history[history["metric"] == name].pivot_table(index="trial_id", columns="epoch",
+                                                                 values="value")
+            for name in ("validation_loss", "validation_roc_auc")}
+
+
+@pytest.mark.parametrize("engine", ["fused", "keras"])
+def test_the_last_point_of_each_curve_is_the_trials_score(engine):
+    """Without early stopping the weights scored are the last epoch's: the curve's last point
+    must equal trials.csv's log loss and ROC AUC (computed from the final probabilities); with
+    it, the curve runs to the epoch training stopped."""
+    result = run_experiment({**CONFIG, "engine": engine}, progress=False, write=False)
+    curves, trials = _curves(result), result.trials.set_index("trial_id")
+    assert set(curves["validation_loss"].index) == set(trials.index)
+    for trial_id, trial in trials.iterrows():
+        loss = curves["validation_loss"].loc[trial_id].dropna()
+        assert list(loss.index) == list(range(1, trial["epochs_run"] + 1))
+        if trial["patience"] == 0:
+            assert loss.iloc[-1] == pytest.approx(trial["log_loss"], abs=1e-6)
+            assert curves["validation_roc_auc"].loc[trial_id].dropna().iloc[-1] == pytest.approx(
+                trial["roc_auc"], abs=1e-9)
+    assert (trials["epochs_run"] < 12).any()  # early stopping cut some curves short
+
+
+def test_recording_the_curves_leaves_training_untouched(monkeypatch):
+    """The same trials with the curves recorded every epoch and not at all (a budget too small
+    for one epoch): bit-identical probabilities, losses and epochs."""
+    recorded = run_experiment(CONFIG, progress=False, write=False)
+    monkeypatch.setattr(fused, "CURVE_BUDGET", 1)
+    assert fused.validation_stride(4, 50, 12) > 12  # no epoch is recorded
+    bare = run_experiment(CONFIG, progress=False, write=False)
+    assert not bare.history["metric"].str.startswith("validation_").any()
+    np.testing.assert_array_equal(recorded.predictions["y_prob"].to_numpy(), bare.predictions["y_prob"].to_numpy())
+    pd.testing.assert_frame_equal(recorded.trials.drop(columns="fit_seconds"), bare.trials.drop(columns="fit_seconds"))
+    own = recorded.history[~recorded.history["metric"].str.startswith("validation_")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(own, bare.history.reset_index(drop=True))
+
+
+def test_stride_keeps_a_stack_within_its_budget():
+    budget = 16 * 2 ** 20
+    assert fused.validation_stride(40, 114, 100, budget=budget) == 1   # 40 x 1024 x 100 x 4 B fit
+    for models, rows, epochs in [(80, 40_000, 50), (8, 200_000, 3), (256, 5_000, 300)]:
+        stride = fused.validation_stride(models, rows, epochs, budget=budget)
+        padded = -(-rows // fused.PREDICT_CHUNK) * fused.PREDICT_CHUNK
+        kept = lambda every: (epochs // every) * models * padded * 4  # noqa: E731 (bytes)
+        smallest = next(every for every in range(1, epochs + 2) if kept(every) <= budget)  # by search
+        assert kept(stride) <= budget and smallest <= stride <= 2 * smallest
+    assert fused.validation_stride(8, 0, 100) == 0                     # a refit: nothing scored
