@@ -421,8 +421,8 @@ class StackedMLP:
                  tf.zeros([K], tf.int32), list(params),
                  tf.TensorArray(tf.float32, size=E, element_shape=[K]),
                  tf.TensorArray(tf.float32, size=E, element_shape=[K]),
-                 tf.TensorArray(tf.float32, size=max(E // every, 1) if every else 1,
-                                element_shape=[K, data["val_rows"].shape[1]]))
+                 tf.TensorArray(tf.float32, size=E // every if every else 1,  # unused when not recording
+                                element_shape=[K, data["val_rows"].shape[1]] if every else [1, 1]))
         _, state = tf.while_loop(lambda e, state: (e < E) & tf.reduce_any(state[3]), epoch,
                                  (tf.constant(0), state))
         (params, _, _, _, diverged, epochs_run, best_epoch, _, _, best_params, losses, stop_losses,
@@ -439,8 +439,8 @@ class StackedMLP:
         table and labels as tensors ('table', 'y')."""
         n_fit = data.n("fit")
         self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
-        self.record_every = validation_stride(self.n_models, int(data.n("validation").max()),
-                                              int(self.epochs.max()))
+        every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()))
+        self.record_every = every if every <= int(self.epochs.max()) else 0  # 0: no epoch recorded
         rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets], multiple)  # noqa: E731
         c = tf.constant
         sets = {
