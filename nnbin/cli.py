@@ -174,7 +174,7 @@ def _summary(args) -> None:
 
 
 def _compare(args) -> None:
-    from nnbin.compare import compare
+    from nnbin.compare import compare, paired_scores
     from nnbin.reload import load_results
     from nnbin.spec import suggest
 
@@ -184,12 +184,9 @@ def _compare(args) -> None:
         raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}"
                          f"{suggest(metric, result.config.metrics)}")
     comparison = compare(result.trials, args.a, args.b, metric)
-    ok = result.trials[result.trials["status"] == "ok"]
-    folds = ok.pivot_table(index=["repeat", "fold"], columns="config", values=metric, aggfunc="first")
-    folds = folds.reindex(columns=[args.a, args.b]).dropna()
-    folds["difference"] = folds[args.a] - folds[args.b]
+    folds = paired_scores(result.trials, args.a, args.b, metric)
     print(f"{metric} per fold ({len(folds)} paired folds):")
-    print(folds.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(folds.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"\n{comparison.verdict}")
 
 

@@ -97,13 +97,20 @@ def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
             from nnbin.spec import suggest
 
             raise ConfigError(f"no configuration '{label}'{suggest(label, set(trials['config']))}")
+    paired = paired_scores(trials, a, b, metric)
+    sizes = trials[trials["config"] == a][["n_train", "n_validation"]].mean()
+    ratio = float(sizes["n_validation"] / sizes["n_train"])
+    mean, low, high, t, p = corrected_t_test(paired["difference"], ratio, confidence)
+    return Comparison(a, b, metric, len(paired), mean, low, high, t, p, confidence)
+
+
+def paired_scores(trials: pd.DataFrame, a: str, b: str, metric: str) -> pd.DataFrame:
+    """The folds both configurations were scored on: repeat, fold, a's and b's `metric`, and
+    their difference a - b (what the corrected t-test is computed from)."""
     ok = trials[trials["status"] == "ok"]
     pivot = ok.pivot_table(index=["repeat", "fold"], columns="config", values=metric, aggfunc="first")
     paired = pivot.reindex(columns=[a, b]).dropna()
-    sizes = trials[trials["config"] == a][["n_train", "n_validation"]].mean()
-    ratio = float(sizes["n_validation"] / sizes["n_train"])
-    mean, low, high, t, p = corrected_t_test(paired[a] - paired[b], ratio, confidence)
-    return Comparison(a, b, metric, len(paired), mean, low, high, t, p, confidence)
+    return paired.assign(difference=paired[a] - paired[b]).reset_index().rename_axis(columns=None)
 
 
 def baseline_family(families: list[str]) -> str:

@@ -227,23 +227,106 @@ def make_plots(result, output_dir: Path) -> list[Path]:
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:14px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}
-img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.verdict{font-size:16px;margin:0.4em 0}"""
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.verdict{font-size:16px;margin:0.4em 0}
+table.sortable th{cursor:pointer}table.sortable th:hover{background:#e4e4e4}details{margin:0.2em 0 0.8em 1em}
+input.filter{font-size:14px;padding:3px 6px;width:22em}"""
+
+# Sorting (click a column; #sort=<column>:<asc|desc> in the address) and filtering (type in the
+# box; #filter=<text>) of the summary table, inline: the page stays one file that opens offline.
+SCRIPT = """(function(){
+function value(row,i){var t=row.cells[i].textContent.trim();var n=Number(t);return t!==''&&!isNaN(n)?n:t.toLowerCase();}
+function sortBy(table,i,descending){var body=table.tBodies[0];var rows=Array.from(body.rows);
+rows.sort(function(a,b){var x=value(a,i),y=value(b,i);if(typeof x!==typeof y){x=String(x);y=String(y);}
+return (x<y?-1:x>y?1:0)*(descending?-1:1);});rows.forEach(function(r){body.appendChild(r);});
+table.dataset.sorted=table.tHead.rows[0].cells[i].textContent+(descending?':desc':':asc');}
+function keep(table,text){text=text.toLowerCase();Array.from(table.tBodies[0].rows).forEach(function(r){
+r.style.display=r.textContent.toLowerCase().indexOf(text)>=0?'':'none';});}
+document.querySelectorAll('table.sortable').forEach(function(table){
+Array.from(table.tHead.rows[0].cells).forEach(function(th,i){th.title='click to sort';th.addEventListener('click',function(){
+sortBy(table,i,table.dataset.sorted===th.textContent+':asc');});});
+var box=document.getElementById(table.id+'-filter');if(box){box.addEventListener('input',function(){keep(table,box.value);});}});
+var asked=new URLSearchParams(location.hash.slice(1));var summary=document.getElementById('summary');
+if(summary&&asked.get('sort')){var p=asked.get('sort').split(':');var i=Array.from(summary.tHead.rows[0].cells).findIndex(function(c){return c.textContent===p[0];});
+if(i>=0){sortBy(summary,i,p[1]==='desc');}}
+if(summary&&asked.get('filter')){var box=document.getElementById('summary-filter');box.value=asked.get('filter');keep(summary,box.value);}
+})();"""
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:.4f}", na_rep="")
+def _table(frame: pd.DataFrame, table_id: str | None = None) -> str:
+    """An HTML table; with table_id, sortable (click a column) and filterable (a text box)."""
+    html_table = frame.to_html(index=False, border=0, float_format=lambda v: f"{v:.4f}", na_rep="",
+                               table_id=table_id, classes="sortable" if table_id else None)
+    if not table_id:
+        return html_table
+    return (f'<p><input class="filter" id="{table_id}-filter" type="search" '
+            f'placeholder="filter rows, e.g. deep or relu"> click a column to sort</p>{html_table}')
 
 
-def depth_width_lines(result) -> list[str]:
-    """Verdicts of deep against shallow configurations of matched size, with their sizes."""
+def _with_folds(verdict: str, folds: pd.DataFrame) -> str:
+    """A verdict and, folded under it, the paired fold-by-fold scores it is computed from."""
+    return (f'<p class="verdict">{html.escape(verdict)}</p><details><summary>fold by fold '
+            f"({len(folds)} paired folds)</summary>{_table(folds)}</details>")
+
+
+def _comparison_blocks(result, comparisons) -> tuple[str, str]:
+    """(family verdicts, depth-vs-width verdicts) as HTML, each with its paired folds."""
+    from nnbin.compare import paired_scores
+
+    metric = result.config.rank_by
+    families = "".join(_with_folds(c.verdict, paired_scores(result.trials, c.a, c.b, metric))
+                       for c in comparisons) or "<p>Only one model family: nothing to compare.</p>"
+    matched = "".join(_with_folds(line, paired_scores(result.trials, c.a, c.b, metric))
+                      for line, c in depth_width_lines(result, with_comparisons=True)) or (
+        "<p>No configuration with two or more hidden layers has a one-hidden-layer counterpart of "
+        "similar size.</p>")
+    return families, matched
+
+
+def threshold_table(predictions: pd.DataFrame, config: str, threshold: float) -> pd.DataFrame:
+    """Sensitivity, specificity and precision of one configuration at several thresholds, with
+    the confusion counts, on its validation probabilities pooled over every fold."""
+    from nnbin.metrics import score
+
+    rows = predictions[predictions["config"] == config].dropna(subset=["y_prob"])
+    table = []
+    for t in sorted({*THRESHOLDS, threshold}):
+        s = score(rows["y_true"].to_numpy(), rows["y_prob"].to_numpy(), ["sensitivity", "specificity"], t)
+        precision = s["tp"] / (s["tp"] + s["fp"]) if s["tp"] + s["fp"] else float("nan")
+        table.append({"threshold": t, "sensitivity": s["sensitivity"], "specificity": s["specificity"],
+                      "precision": precision, "tp": s["tp"], "fp": s["fp"], "tn": s["tn"], "fn": s["fn"]})
+    return pd.DataFrame(table)
+
+
+def _threshold_section(result) -> str:
+    predictions, threshold = result.predictions, result.config.threshold
+    if predictions is None or predictions.empty:
+        return "<p>No validation probabilities to show (see the notes).</p>"
+    blocks = []
+    for config in _best_configs(result.summary):
+        table = threshold_table(predictions, config, threshold)
+        at = table[table["threshold"] == threshold].iloc[0]
+        confusion = pd.DataFrame({"": ["actual positive", "actual negative"],
+                                  "predicted positive": [int(at["tp"]), int(at["fp"])],
+                                  "predicted negative": [int(at["fn"]), int(at["tn"])]})
+        blocks.append(f"<h3>{html.escape(config)}</h3><p>Confusion matrix at threshold {threshold:g} "
+                      f"(every fold's validation rows together):</p>{_table(confusion)}"
+                      f"{_table(table.drop(columns=['tp', 'fp', 'tn', 'fn']))}")
+    return "".join(blocks)
+
+
+def depth_width_lines(result, with_comparisons: bool = False) -> list:
+    """Verdicts of deep against shallow configurations of matched size, with their sizes
+    (with_comparisons: (verdict, Comparison) pairs)."""
     from nnbin.compare import depth_against_width
 
-    inputs = result.metadata["dataset"].get("inputs")  # runs before nnbin recorded it: unknown
+    inputs = result.metadata["dataset"].get("inputs")  # an older run.json lacks it: unknown
     if inputs is None:
         return []
     pairs = depth_against_width(result.trials, result.summary, inputs, result.config.rank_by)
-    return [f"{c.verdict.split(':')[0]} at matched size ({deep:,} vs {shallow:,} parameters):"
-            f"{c.verdict.split(':', 1)[1]}" for c, deep, shallow in pairs]
+    lines = [(f"{c.verdict.split(':')[0]} at matched size ({deep:,} vs {shallow:,} parameters):"
+              f"{c.verdict.split(':', 1)[1]}", c) for c, deep, shallow in pairs]
+    return lines if with_comparisons else [line for line, _ in lines]
 
 
 def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
@@ -260,10 +343,7 @@ def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
                              "numeric": data["numeric"], "categorical": data["categorical"],
                              "target": data["target"], "positive class": data["positive_class"],
                              "positives": data["positives"], "negatives": data["negatives"]}])
-    verdicts = "".join(f'<p class="verdict">{html.escape(c.verdict)}</p>' for c in comparisons) or \
-        "<p>Only one model family: nothing to compare.</p>"
-    matched = "".join(f'<p class="verdict">{html.escape(line)}</p>' for line in depth_width_lines(result)) or \
-        "<p>No configuration with two or more hidden layers has a one-hidden-layer counterpart of similar size.</p>"
+    verdicts, matched = _comparison_blocks(result, comparisons)
     images = "".join(
         f'<h3>{html.escape(p.stem.replace("_", " "))}</h3><img alt="{html.escape(p.stem)}" '
         f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">' for p in plots)
@@ -280,11 +360,13 @@ flatters it: the best score of a grid is an optimistic estimate of what tuning w
 <p><small>Each deep configuration against the one-hidden-layer configuration closest in size (within
 1.5×), paired fold by fold; the depth vs width plot below shows every configuration.</small></p>
 <h2>Dataset</h2>{_table(dataset)}
-<h2>Summary (mean and sd over folds)</h2>{_table(result.summary[columns].head(30))}
+<h2>Summary (mean and sd over folds)</h2>{_table(result.summary[columns], "summary")}
+<h2>Thresholds: each family's best configuration</h2>{_threshold_section(result)}
 <h2>Plots</h2>{images}
 <h2>Config</h2><pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>
 <p><small>nnbin {html.escape(result.metadata['versions']['nnbin'])}, TensorFlow
 {html.escape(result.metadata['versions']['tensorflow'])}, Keras {html.escape(result.metadata['versions']['keras'])}</small></p>
+<script>{SCRIPT}</script>
 </body></html>
 """
     path.write_text(page, encoding="utf-8")

@@ -94,6 +94,60 @@ def test_report_renders_in_headless_chromium(short_run, tmp_path):
     assert done.stdout.count("<img") == 6
 
 
+def _chromium(tmp_path, *arguments):
+    done = subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,1600",
+         f"--user-data-dir={tmp_path / 'profile'}", *arguments],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def _summary_rows(dom: str) -> list[list[str]]:
+    table = dom[dom.index('id="summary"'):]
+    table = table[table.index("<tbody>"):table.index("</tbody>")]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            + ["hidden" if "display: none" in attributes else "shown"]
+            for attributes, row in re.findall(r"<tr([^>]*)>(.*?)</tr>", table, re.S)]
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+def test_report_table_sorts_and_filters_in_headless_chromium(short_run, tmp_path):
+    """The summary table sorted by a column (#sort=, as a click does) and filtered (#filter=, as
+    typing does) by the page's own script, in a real browser; screenshots of the page and of
+    the sorted table are written for a person to look at."""
+    page = (short_run.output_dir / "report.html").as_uri()
+    rows = _summary_rows(_chromium(tmp_path, "--dump-dom", page + "#sort=roc_auc_sd:asc"))
+    expected = short_run.summary.sort_values("roc_auc_sd", kind="stable")["config"].tolist()
+    assert [r[1] for r in rows] == expected and expected != short_run.summary["config"].tolist()
+    rows = _summary_rows(_chromium(tmp_path, "--dump-dom", page + "#sort=config:desc&filter=depth=2"))
+    assert [r[1] for r in rows] == sorted(short_run.summary["config"], reverse=True)
+    assert {r[1] for r in rows if r[-1] == "shown"} == {c for c in short_run.summary["config"] if "depth=2" in c}
+    for name, address in (("page.png", page), ("sorted.png", page + "#sort=roc_auc_mean:asc")):
+        _chromium(tmp_path, f"--screenshot={tmp_path / name}", address)
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG") and (tmp_path / name).stat().st_size > 20_000
+
+
+def test_report_thresholds_and_paired_folds(short_run):
+    """Each family's best configuration: the confusion matrix at the threshold, from every fold's
+    validation rows together, as scikit-learn counts it; each verdict unfolds its paired folds."""
+    from sklearn.metrics import confusion_matrix
+
+    from nnbin.report import threshold_table
+
+    page = (short_run.output_dir / "report.html").read_text()
+    best = short_run.summary.drop_duplicates("family")["config"]
+    for config in best:
+        rows = short_run.predictions[short_run.predictions["config"] == config]
+        tn, fp, fn, tp = confusion_matrix(rows["y_true"], rows["y_prob"] >= 0.5).ravel()
+        at = threshold_table(short_run.predictions, config, 0.5).set_index("threshold").loc[0.5]
+        assert (at["tp"], at["fp"], at["tn"], at["fn"]) == (tp, fp, tn, fn)
+        assert at["sensitivity"] == pytest.approx(tp / (tp + fn)) and at["precision"] == pytest.approx(tp / (tp + fp))
+        assert f"<h3>{config}</h3>" in page
+    assert page.count("fold by fold (3 paired folds)") == len(short_run.comparisons) + 1  # + depth vs width
+
+
 def test_tensorboard_logs_scalars_and_hparams(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
