@@ -335,6 +335,19 @@ class SearchConfig(Strict):
 MetricName = Annotated[str, AfterValidator(lambda v: check_choice("metric", v, tuple(METRICS)))]
 
 
+class TrackingConfig(Strict):
+    """Experiment tracking: `mlflow: file:./mlruns` (a local store) or any MLflow tracking URI."""
+
+    mlflow: Optional[str] = None
+
+    @field_validator("mlflow")
+    @classmethod
+    def _uri(cls, v):
+        if v is not None and not v.strip():
+            raise ValueError("give a tracking URI such as file:./mlruns, sqlite:///mlflow.db or http://host:5000")
+        return v
+
+
 class ExperimentConfig(Strict):
     """A whole experiment."""
 
@@ -348,6 +361,7 @@ class ExperimentConfig(Strict):
     device: Literal["auto", "cpu", "gpu"] = "auto"
     deterministic: bool = False
     tensorboard: bool = False
+    tracking: TrackingConfig = TrackingConfig()
     predictions: Literal["none", "csv", "parquet"] = "none"
     refit: Literal["families", "best", "none"] = "families"
     engine: Literal["fused", "keras"] = "fused"

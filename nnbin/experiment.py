@@ -207,6 +207,10 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         check_writable(out)
         if config.predictions == "parquet":
             _check_parquet()
+    if config.tracking.mlflow:  # before training, not after: MLflow must be there
+        from nnbin.tracking import check_mlflow
+
+        check_mlflow()
 
     from nnbin.device import configure_device
     from nnbin.executors import make_executor
@@ -303,6 +307,12 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
             from nnbin.report import make_plots, write_report
 
             write_report(result, comparisons, make_plots(result, out), out / "report.html")
+    if config.tracking.mlflow:
+        from nnbin.tracking import log_to_mlflow
+
+        run_id = log_to_mlflow(result, config.tracking.mlflow)
+        result.notes.append(f"logged to MLflow at {config.tracking.mlflow}: experiment '{config.name}', "
+                            f"run {run_id} (one child run per configuration)")
     return result
 
 

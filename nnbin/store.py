@@ -30,7 +30,7 @@ TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
 # (search: trials are identified by their settings, so a longer random search resumes a shorter one)
 NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit", "predictions",
-                "executor", "search")
+                "executor", "search", "tracking")
 FLOAT32 = np.dtype("<f4")
 
 
