@@ -208,7 +208,7 @@ def make_plots(result, output_dir: Path) -> list[Path]:
         plot_fold_scores(result.trials, result.summary, metric, output_dir / "fold_scores.png"),
         plot_calibration(result.predictions, result.summary, output_dir / "calibration.png"),
     ]
-    if "inputs" in result.metadata["dataset"]:  # the input width (an older run.json lacks it: no plot)
+    if "inputs" in result.metadata["dataset"] and not result.config.cv.nested:  # (an older run.json lacks it)
         paths.append(plot_depth_vs_width(result.summary, result.metadata["dataset"]["inputs"], metric,
                                          output_dir / "depth_vs_width.png"))
     for family in result.config.models:
@@ -321,7 +321,7 @@ def depth_width_lines(result, with_comparisons: bool = False) -> list:
     from nnbin.compare import depth_against_width
 
     inputs = result.metadata["dataset"].get("inputs")  # an older run.json lacks it: unknown
-    if inputs is None:
+    if inputs is None or result.config.cv.nested:  # nested: a family's size differs fold by fold
         return []
     pairs = depth_against_width(result.trials, result.summary, inputs, result.config.rank_by)
     lines = [(f"{c.verdict.split(':')[0]} at matched size ({deep:,} vs {shallow:,} parameters):"
