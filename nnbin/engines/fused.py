@@ -34,9 +34,10 @@ FUSED_OPTIMIZERS = ("sgd", "rmsprop", "adam")
 ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
 MAX_GROUP = 256       # models per stack; larger groups are split
 LOSS_CHUNK = 64       # rows per chunk of the early-stopping loss (see StackedMLP._loss_graph)
-PREDICT_CHUNK = 1024  # validation rows scored per step: memory O(models x chunk), not x rows
+PREDICT_CHUNK = 128   # validation rows scored per step: memory O(models x chunk), not x rows
 STACKS_PER_CALL = 4   # stacks compiled and trained together (one XLA compilation); progress per call
 CURVE_BUDGET = 16 * 2 ** 20  # bytes per stack of validation probabilities kept for the curves
+CURVE_COST = 0.1             # the curves' forward passes: at most about this share of training
 CONCURRENT_CALLS = 2  # calls in flight: XLA compiles one call on one core while another trains
 
 
@@ -108,15 +109,20 @@ def seed_hashes(seeds) -> np.ndarray:
     return _hash32(tf.constant(np.asarray(seeds, np.int64) % 2 ** 32, tf.uint32)).numpy()
 
 
-def validation_stride(n_models: int, n_validation: int, epochs: int, budget: int | None = None) -> int:
+def validation_stride(n_models: int, n_validation: int, epochs: int, fit_rows: int,
+                      budget: int | None = None) -> int:
     """Every how many epochs the scored fold's probabilities are kept for the validation curves:
-    every epoch while a stack's K x rows x epochs float32 values fit in `budget` (default
-    CURVE_BUDGET), else the smallest stride that fits; 0 (none) when there are no validation
-    rows (a refit)."""
+    every epoch unless that costs too much, else the smallest stride within both limits —
+    memory: a stack's K x rows x recorded epochs float32 values within `budget` (default
+    CURVE_BUDGET); time: a recorded epoch's forward pass over the (padded) validation rows is
+    ~1/2 of a training pass over `fit_rows` per row (measured), kept to CURVE_COST of training.
+    0 (none) when there are no validation rows (a refit)."""
     if not n_validation:
         return 0
-    size = n_models * (-(-n_validation // PREDICT_CHUNK) * PREDICT_CHUNK) * epochs * 4
-    return max(1, -(-size // (budget or CURVE_BUDGET)))
+    padded = -(-n_validation // PREDICT_CHUNK) * PREDICT_CHUNK
+    memory = -(-(n_models * padded * epochs * 4) // (budget or CURVE_BUDGET))
+    time = math.ceil(padded / (2 * fit_rows) / CURVE_COST)
+    return max(1, memory, time)
 
 
 def _pad(arrays: list, multiple: int) -> np.ndarray:
@@ -439,7 +445,8 @@ class StackedMLP:
         table and labels as tensors ('table', 'y')."""
         n_fit = data.n("fit")
         self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
-        every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()))
+        every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()),
+                                  self.steps_per_epoch * self.batch_size)
         self.record_every = every if every <= int(self.epochs.max()) else 0  # 0: no epoch recorded
         rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets], multiple)  # noqa: E731
         c = tf.constant
