@@ -219,22 +219,15 @@ def _unexpected(exc: BaseException) -> int:
     return 1
 
 
+COMMANDS = {"train": _train, "predict": _predict, "inspect": _inspect, "report": _report,
+            "summary": _summary, "compare": _compare}
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     warnings.showwarning = _show_warning
     try:
-        if args.command == "train":
-            _train(args)
-        elif args.command == "predict":
-            _predict(args)
-        elif args.command == "inspect":
-            _inspect(args)
-        elif args.command == "report":
-            _report(args)
-        elif args.command == "summary":
-            _summary(args)
-        elif args.command == "compare":
-            _compare(args)
+        COMMANDS[args.command](args)
     except Interrupted as exc:
         print(f"nnbin: {exc}", file=sys.stderr)
         return 130
