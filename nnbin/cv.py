@@ -64,6 +64,13 @@ def _check_class_sizes(y, folds: int, key: str, where: str = "") -> None:
                         f"lower {key} to at most {max(int(counts.min()), 2)} or add rows")
 
 
+def split_plan(cv, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Split]]:
+    """An experiment's (cross-validated rows, held-out test rows, outer splits) from its cv
+    settings: the same for a run and for reading the run back."""
+    development, test_rows = hold_out(y, cv.test_size, cv.seed)
+    return development, test_rows, make_splits(y, cv.folds, cv.repeats, cv.shuffle, cv.seed, rows=development)
+
+
 def make_inner_splits(y: np.ndarray, outer: list[Split], inner_folds: int, seed: int = 0) -> list[Split]:
     """Nested CV: stratified folds of each outer training set, as indices of the whole table."""
     inner = []

@@ -14,7 +14,7 @@ import yaml
 import nnbin
 from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, load_config
-from nnbin.cv import hold_out, make_inner_splits, make_splits, make_trials, select_outer_trials
+from nnbin.cv import make_inner_splits, make_trials, select_outer_trials, split_plan
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.export import refit_key, refits_known_in_advance
@@ -198,8 +198,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
 
     dataset = config.dataset.load()
     cv = config.cv
-    development, test_rows = hold_out(dataset.y, cv.test_size, cv.seed)
-    splits = make_splits(dataset.y, cv.folds, cv.repeats, cv.shuffle, cv.seed, rows=development)
+    development, test_rows, splits = split_plan(cv, dataset.y)
     trials = make_trials(config, splits)
     inner_splits = make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed) if cv.nested else []
     inner_trials = make_trials(config, inner_splits) if cv.nested else []

@@ -33,7 +33,7 @@ def plan(config: ExperimentConfig) -> list[Rungs]:
         points = expand_grid(family, search)
         epochs = family_hyper(family, points[0]).epochs
         budgets, counts = halving_budgets(epochs, search.min_epochs, search.factor), [len(points)]
-        for budget in budgets[:-1]:
+        for _ in budgets[:-1]:
             if counts[-1] == 1:  # nothing left to choose between
                 break
             counts.append(-(-counts[-1] // search.factor))

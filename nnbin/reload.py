@@ -60,14 +60,11 @@ def _predictions(directory: Path, config, trials: pd.DataFrame, notes: list) -> 
 def _from_store(directory: Path, config, trials: pd.DataFrame) -> pd.DataFrame:
     """Each trial's stored probabilities beside the labels of its validation rows (the split
     plan rebuilt from the config and the data, as the run made it)."""
-    from nnbin.cv import hold_out, make_splits
+    from nnbin.cv import split_plan
     from nnbin.store import stored_probabilities
 
     dataset = config.dataset.load()
-    cv = config.cv
-    development, _ = hold_out(dataset.y, cv.test_size, cv.seed)
-    validation = {(s.repeat, s.fold): s.validation
-                  for s in make_splits(dataset.y, cv.folds, cv.repeats, cv.shuffle, cv.seed, rows=development)}
+    validation = {(s.repeat, s.fold): s.validation for s in split_plan(config.cv, dataset.y)[2]}
     stored = stored_probabilities(directory)
     frames = []
     for row in trials.itertuples():
