@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +76,10 @@ def versions() -> dict:
 def _progress(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
+    # fits move in fractions (epochs done) while a fused stack or a long fit trains
     return tqdm(total=total, unit="fit", desc="training", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True)
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
 
 
 def _history_rows(trial, points: list[tuple]) -> list[dict]:
@@ -93,7 +96,8 @@ def _epoch_points(history: dict) -> list[tuple]:
 
 class _Trainer:
     """Trains trials through the engine, appending each finished one to the store and
-    skipping those already there; one progress bar across stages."""
+    skipping those already there; one progress bar across stages, moved by the epochs done
+    as the engine reports them and completed as each trial is stored."""
 
     def __init__(self, config, dataset, store, stored: dict, bar, executor, refits=()):
         from nnbin.engines import FoldCache
@@ -105,6 +109,25 @@ class _Trainer:
         self.trained = 0
         self.refits = list(refits)  # trained with the first trials that need training ...
         self.refitted: dict = {}    # ... their results, by refit_key
+        self._shares: dict = {}     # trial id -> share of its epochs shown on the bar, until stored
+        self._lock = threading.Lock()  # engines report from their training threads
+
+    def _advance(self, shares: dict) -> None:
+        """Move the bar by the epochs done since the last report (an engine's `progress`)."""
+        with self._lock:
+            moved = 0.0
+            for trial_id, share in shares.items():
+                if share > self._shares.get(trial_id, 1.0):  # refits and stored trials are not on the bar
+                    moved += share - self._shares[trial_id]
+                    self._shares[trial_id] = share
+            self._move(moved)
+
+    def _move(self, fits: float) -> None:
+        """Advance the bar (under the lock); whole numbers stay whole despite float sums."""
+        if fits:
+            self.bar.update(fits)
+            if abs(self.bar.n - round(self.bar.n)) < 1e-9:
+                self.bar.n = round(self.bar.n)
 
     def _record(self, result) -> dict:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
@@ -139,7 +162,8 @@ class _Trainer:
         for record in records:
             self.done[record["row"]["trial_id"]] = record
         self.trained += len(records)
-        self.bar.update(len(records))
+        with self._lock:
+            self._move(sum(1.0 - self._shares.pop(r["row"]["trial_id"], 0.0) for r in records))
 
     def run(self, trials: list) -> list[dict]:
         """Records of the given trials, in their order (not the order they finished in)."""
@@ -153,9 +177,12 @@ class _Trainer:
         extra, self.refits = (self.refits, []) if todo else ([], self.refits)
         refit_ids = {t.id for t in extra}
         pending = []
+        with self._lock:
+            self._shares.update({t.id: 0.0 for t in todo})
+        progress = None if self.bar.disable else self._advance  # quiet: no reports, no chunked calls
         try:
             for result in self.executor.train(self.config.engine, todo + extra, self.folds,
-                                              keep_weights=refit_ids):
+                                              keep_weights=refit_ids, progress=progress):
                 if result.trial.id in refit_ids:  # a refit trained alongside, for refit_best
                     self.refitted[refit_key(result.trial)] = result
                 else:

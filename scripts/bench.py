@@ -12,6 +12,7 @@
     python scripts/bench.py --search --workload larger  # the same on the 36-configuration, 10-fold grid
     python scripts/bench.py --halving             # larger grid: successive halving vs the full grid vs scikit-learn's
     python scripts/bench.py --halving --workload tall   # the same on 50,000 rows, where training dominates
+    python scripts/bench.py --progress            # live progress: its cost, and how often the bar moves
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -629,6 +630,66 @@ def bench_halving(workload: str, epochs: int) -> None:
           f"{grid['auc'].get(sk['best'], float('nan')):.4f}")
 
 
+# ---------------------------------------------------------------- live progress
+PROGRESS_MODES = {
+    "quiet": "no bar (--quiet): each compiled call in one piece",
+    "per call": "bar moved only when a compiled call's trials finish (before live progress)",
+    "live": "bar moved after every chunk of epochs (about a second each)",
+}
+
+
+def progress_child(mode: str, workload: str, epochs: int) -> None:
+    """The fused engine through run_experiment (nothing written) with the bar off, moved per
+    compiled call, or live; when the bar moved."""
+    import nnbin.engines.fused as fused
+    import nnbin.experiment as experiment
+    from nnbin.config import config_from_dict
+
+    moved = []
+    make_bar = experiment._progress
+
+    def timed_bar(total, enabled):
+        bar = make_bar(total, enabled)
+        update = bar.update
+        bar.update = lambda n=1: (update(n), moved.append(time.perf_counter()))
+        return bar
+
+    experiment._progress = timed_bar
+    if mode == "per call":
+        whole = fused._run
+        fused._run = lambda stacks, inputs, groups, jit, progress: whole(stacks, inputs, groups, jit, None)
+    config = config_from_dict(experiment_config(workload, "fused", epochs))
+    start = time.perf_counter()
+    experiment.run_experiment(config, progress=mode != "quiet", write=False, report=False)
+    end = time.perf_counter()
+    gaps = [b - a for a, b in zip([start, *moved], [*moved, end])]
+    print("BENCH-RESULT " + json.dumps({"seconds": end - start, "moves": len(moved), "longest_still": max(gaps),
+                                        "first_move": moved[0] - start if moved else None}), flush=True)
+    os._exit(0)
+
+
+def bench_progress(workloads: list, quick: bool, repeats: int = 2) -> None:
+    """Each mode in its own process, the modes interleaved `repeats` times: the cost of live
+    progress (in-process seconds against quiet) and the longest time the bar stood still."""
+    for workload in workloads:
+        epochs = 3 if quick else WORKLOADS[workload]["epochs"]
+        runs = {mode: [] for mode in PROGRESS_MODES}
+        for _ in range(repeats):
+            for mode in PROGRESS_MODES:
+                runs[mode].append(run_script(["--progress-child", f"{mode},{workload},{epochs}"],
+                                             f"progress {mode} on {workload}")[0])
+        print(f"\n## live progress, {workload} workload, fused engine, {epochs} epochs "
+              f"({repeats} runs of each mode, interleaved)")
+        print(f"{'mode':<9} {'in-process s':>13} {'bar moves':>10} {'first move s':>13} {'longest still s':>16}  what")
+        for mode, results in runs.items():
+            mean = lambda key: sum(r[key] or 0 for r in results) / len(results)  # noqa: E731
+            print(f"{mode:<9} {mean('seconds'):>13.1f} {mean('moves'):>10.0f} {mean('first_move'):>13.1f} "
+                  f"{max(r['longest_still'] for r in results):>16.1f}  {PROGRESS_MODES[mode]}")
+        quiet = sum(r["seconds"] for r in runs["quiet"])
+        for mode in ("per call", "live"):
+            print(f"{mode} / quiet, in-process seconds: {sum(r['seconds'] for r in runs[mode]) / quiet:.3f}")
+
+
 def bench_memory() -> None:
     print(f"\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
           f"written to disk (results store), report off")
@@ -659,6 +720,9 @@ def main() -> None:
     parser.add_argument("--halving", action="store_true",
                         help="successive halving against the full grid and scikit-learn's HalvingGridSearchCV")
     parser.add_argument("--halving-child", help=argparse.SUPPRESS)  # child: grid|halving|sklearn,WORKLOAD,EPOCHS
+    parser.add_argument("--progress", action="store_true",
+                        help="live progress: its cost and how often the bar moves (larger and tall workloads)")
+    parser.add_argument("--progress-child", help=argparse.SUPPRESS)  # child: MODE,WORKLOAD,EPOCHS
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
@@ -670,6 +734,12 @@ def main() -> None:
     if args.search_child:
         kind, workload, epochs = args.search_child.split(",")
         return search_child(kind, workload, int(epochs))
+    if args.progress_child:
+        mode, workload, epochs = args.progress_child.split(",")
+        return progress_child(mode, workload, int(epochs))
+    if args.progress:
+        workloads = ["larger", "tall"] if args.workload == "both" else [args.workload]
+        return bench_progress(workloads, args.quick)
     if args.halving_child:
         kind, workload, epochs = args.halving_child.split(",")
         return halving_child(kind, workload, int(epochs))

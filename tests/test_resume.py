@@ -133,7 +133,7 @@ def test_interrupt_says_what_was_saved(tmp_path, monkeypatch, capsys):
 
     real = engines.ENGINES["keras"]
 
-    def interrupted_after_two(trials, folds, keep_models=False):
+    def interrupted_after_two(trials, folds, keep_models=False, progress=None):
         for i, result in enumerate(real(trials, folds)):
             if i == 2:
                 raise KeyboardInterrupt

@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import keras
 import numpy as np
@@ -39,6 +39,9 @@ STACKS_PER_CALL = 4   # stacks compiled and trained together (one XLA compilatio
 CURVE_BUDGET = 16 * 2 ** 20  # bytes per stack of validation probabilities kept for the curves
 CURVE_COST = 0.1             # the curves' forward passes: at most about this share of training
 CONCURRENT_CALLS = 2  # calls in flight: XLA compiles one call on one core while another trains
+PROGRESS_SECONDS = 1.0  # with a progress callback, a call reports its epochs about this often
+
+Progress = Callable[[dict], None]  # {trial id: share of its epochs done, 0 to 1}, as training goes
 
 
 def group_key(trial: Trial) -> tuple:
@@ -185,6 +188,25 @@ class StackedFit:
         return np.array([seed_of_set[s] for s in range(len(self.sets))])
 
 
+class EpochState(NamedTuple):
+    """The epoch loop of a stack between compiled calls: all an epoch reads and writes."""
+
+    epoch: tf.Tensor          # epochs done (scalar)
+    params: list              # weights, per layer (K, ...)
+    slots: list               # optimizer slots, per slot a list like params
+    steps: tf.Tensor          # (K,) optimizer steps taken
+    running: tf.Tensor        # (K,) still training
+    diverged: tf.Tensor       # (K,) non-finite loss seen
+    epochs_run: tf.Tensor     # (K,)
+    best_epoch: tf.Tensor     # (K,) 1-based epoch whose weights are kept
+    best_loss: tf.Tensor      # (K,) early stopping's best stop-split loss
+    wait: tf.Tensor           # (K,) epochs since it improved
+    best_params: list         # weights at best_epoch
+    losses: tf.Tensor         # (E, K) training loss per epoch
+    stop_losses: tf.Tensor    # (E, K) stop-split loss per epoch (early stopping only)
+    curve: tf.Tensor          # (recorded epochs, K, v) the scored fold's probabilities
+
+
 class StackedMLP:
     """K multilayer perceptrons of one architecture, trained together."""
 
@@ -209,8 +231,7 @@ class StackedMLP:
         self.patience = np.array([h.patience for h in hypers])
         per_model = [initial_weights(t.hyper.spec(seed=t.seed), n_features) for t in trials]
         self.params = [tf.constant(np.stack(layer)) for layer in zip(*per_model)]
-        n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
-        self.slots = [[tf.zeros_like(p) for p in self.params] for _ in range(n_slots)]
+        self.n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
         # features no model of the stack uses are left out of the graph (faster to compile)
         self.uses_dropout = bool(self.dropout.any())
         self.uses_early_stopping = bool(self.patience.any())
@@ -330,13 +351,27 @@ class StackedMLP:
                 new_slots[j][i] = tf.where(keep, s, slots[j][i])
         return new_params, new_slots
 
-    # ------------------------------------------------------------ the whole training, compiled
-    def _train_graph(self, params, data, seeds, epochs, patience, lr, momentum, l2, dropout,
+    # ------------------------------------------------------------ the training, compiled
+    def start(self, inputs: tuple) -> EpochState:
+        """The epoch loop's state before the first epoch (`inputs`: from `inputs`)."""
+        K, E = self.n_models, int(self.epochs.max())
+        zeros = lambda *shape, dtype=tf.float32: tf.zeros(shape, dtype)  # noqa: E731
+        params = list(inputs[0])
+        rows = self.record_every and E // self.record_every
+        width = inputs[1]["val_rows"].shape[1] if self.record_every else 0
+        return EpochState(tf.constant(0), params, [[tf.zeros_like(p) for p in params] for _ in range(self.n_slots)],
+                          zeros(K), tf.ones([K], tf.bool), zeros(K, dtype=tf.bool), zeros(K, dtype=tf.int32),
+                          zeros(K, dtype=tf.int32), tf.fill([K], np.float32(np.inf)), zeros(K, dtype=tf.int32),
+                          list(params), zeros(E, K), zeros(E, K), zeros(rows, K, width))
+
+    def _train_graph(self, state, until, data, seeds, epochs, patience, lr, momentum, l2, dropout,
                      class_weight):
-        """Every epoch of every model in one graph (plain tf.while_loop: no autograph, which
-        costs seconds to convert). Returns the trained (or, with early stopping, best) weights,
-        per-epoch losses (E, K), stop-split losses (E, K), epochs run, the epoch whose weights
-        are kept, a divergence flag per model and the validation probabilities (K, v).
+        """The epochs from state.epoch up to `until` (a tensor: every chunk of epochs runs the same
+        compiled graph) of every model, in one graph (plain tf.while_loop: no autograph, which costs
+        seconds to convert). Returns the state after them and, once `until` reaches the last
+        epoch, the trained (or, with early stopping, best) weights and the validation
+        probabilities (K, v) (zeros before). A run cut into chunks gives the same bits as one
+        call: the state carries everything an epoch reads.
 
         Everything a model computes depends on its own inputs only, never on the stack's
         padded sizes: its dropout counter runs over its own steps per epoch, its early-stopping
@@ -378,10 +413,11 @@ class StackedMLP:
             return params, slots, steps, epoch_loss + loss * count
 
         every = self.record_every
+        at = lambda e: tf.reshape(e, [1, 1])  # noqa: E731  (row e of an epoch-indexed tensor)
 
-        def epoch(e, state):
-            (params, slots, steps, running, diverged, epochs_run, best_epoch, best_loss, wait,
-             best_params, losses, stop_losses, curve) = state
+        def epoch(state):
+            e, running, best_epoch, best_loss, wait = (state.epoch, state.running, state.best_epoch,
+                                                       state.best_loss, state.wait)
             running = running & (e < epochs)
             active = tf.cast(running, tf.float32)
             # each row set's own shuffle of its own rows (a set's models share its seed); padding
@@ -393,16 +429,17 @@ class StackedMLP:
                 lambda s, *_: s < S,
                 lambda s, params, slots, steps, epoch_loss: (
                     s + 1, *step(s, e, active, order, params, slots, steps, epoch_loss)),
-                (tf.constant(0), params, slots, steps, tf.zeros([K], tf.float32)))
+                (tf.constant(0), state.params, state.slots, state.steps, tf.zeros([K], tf.float32)))
             epoch_loss = epoch_loss / tf.cast(n, tf.float32)
-            losses = losses.write(e, epoch_loss)
-            epochs_run = epochs_run + tf.cast(running, tf.int32)
+            losses = tf.tensor_scatter_nd_update(state.losses, at(e), epoch_loss[None])
+            epochs_run = state.epochs_run + tf.cast(running, tf.int32)
             bad = running & ~tf.math.is_finite(epoch_loss)
-            diverged = diverged | bad
+            diverged = state.diverged | bad
             running = running & ~bad
+            best_params, stop_losses = state.best_params, state.stop_losses
             if self.uses_early_stopping:  # Keras' EarlyStopping(restore_best_weights=True)
                 stop_loss = self._loss_graph(params, data, l2)
-                stop_losses = stop_losses.write(e, stop_loss)
+                stop_losses = tf.tensor_scatter_nd_update(stop_losses, at(e), stop_loss[None])
                 watched = running & watched_models
                 improved = watched & (stop_loss < best_loss)
                 best_loss = tf.where(improved, stop_loss, best_loss)
@@ -411,33 +448,28 @@ class StackedMLP:
                 take = improved | (watched & (e == 0))
                 best_params = [tf.where(_per_model(take, p), p, bp) for p, bp in zip(params, best_params)]
                 running = running & ~(watched & (wait >= patience) & (e > 0))
-            else:
-                stop_losses = stop_losses.write(e, tf.zeros([K], tf.float32))
             best_epoch = tf.where(watched_models, best_epoch, epochs_run)
+            curve = state.curve
             if every:  # the scored fold's probabilities, for the validation curves only
                 curve = tf.cond(tf.equal((e + 1) % every, 0),
-                                lambda: curve.write((e + 1) // every - 1, self._predict_graph(params, data)),
+                                lambda: tf.tensor_scatter_nd_update(
+                                    curve, at((e + 1) // every - 1), self._predict_graph(params, data)[None]),
                                 lambda: curve)
-            return e + 1, (params, slots, steps, running, diverged, epochs_run, best_epoch, best_loss,
-                           wait, best_params, losses, stop_losses, curve)
+            return (EpochState(e + 1, params, slots, steps, running, diverged, epochs_run, best_epoch,
+                               best_loss, wait, best_params, losses, stop_losses, curve),)
 
-        state = (params, self.slots, tf.zeros([K], tf.float32), tf.ones([K], tf.bool),
-                 tf.zeros([K], tf.bool), tf.zeros([K], tf.int32), tf.zeros([K], tf.int32),
-                 tf.fill([K], np.float32(np.inf)),
-                 tf.zeros([K], tf.int32), list(params),
-                 tf.TensorArray(tf.float32, size=E, element_shape=[K]),
-                 tf.TensorArray(tf.float32, size=E, element_shape=[K]),
-                 tf.TensorArray(tf.float32, size=E // every if every else 1,  # unused when not recording
-                                element_shape=[K, data["val_rows"].shape[1]] if every else [1, 1]))
-        _, state = tf.while_loop(lambda e, state: (e < E) & tf.reduce_any(state[3]), epoch,
-                                 (tf.constant(0), state))
-        (params, _, _, _, diverged, epochs_run, best_epoch, _, _, best_params, losses, stop_losses,
-         curve) = state
-        params = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(params, best_params)]
-        probabilities = self._predict_graph(params, data)
-        curve = curve.stack() if every else tf.zeros([0, K, 0])
-        return (params, losses.stack(), stop_losses.stack(), epochs_run, best_epoch, diverged, probabilities,
-                curve)
+        last = tf.minimum(until, E)
+        (state,) = tf.while_loop(lambda state: (state.epoch < last) & tf.reduce_any(state.running), epoch,
+                                 (state,))
+
+        def final():
+            kept = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(state.params, state.best_params)]
+            return kept, self._predict_graph(kept, data)
+
+        def not_yet():
+            return [tf.zeros_like(p) for p in state.params], tf.zeros([K, data["val_rows"].shape[1]])
+
+        return state, tf.cond(until >= E, final, not_yet)
 
     # ------------------------------------------------------------ training
     def inputs(self, data: StackedFit, table: dict, class_weights: np.ndarray) -> tuple:
@@ -475,12 +507,17 @@ class StackedMLP:
                 int(self.epochs.max()), self.uses_dropout, self.uses_early_stopping, self.uses_l2,
                 self.uses_momentum, self.uses_class_weight, self.has_missing, self.record_every)
 
-    def finish(self, outputs) -> tuple:
+    def progress(self, state: EpochState) -> np.ndarray:
+        """(K,) each model's share of its epochs done: 1 once it stopped (early, or diverged)."""
+        epochs_run, running = state.epochs_run.numpy(), state.running.numpy()
+        return np.where(running, np.minimum(epochs_run / self.epochs, 1.0), 1.0)
+
+    def finish(self, state: EpochState, final: tuple) -> tuple:
         """Keep the trained weights; return per-model histories, epochs run, divergence flags
         and validation probabilities."""
-        self.params, losses, stop_losses, epochs_run, best_epoch, diverged, probabilities, curve = outputs
-        losses, stop_losses, epochs_run, curve = (losses.numpy(), stop_losses.numpy(), epochs_run.numpy(),
-                                                  curve.numpy())
+        self.params, probabilities = final
+        losses, stop_losses, epochs_run, curve = (state.losses.numpy(), state.stop_losses.numpy(),
+                                                  state.epochs_run.numpy(), state.curve.numpy())
         history, curves = [], []
         for k, ran in enumerate(epochs_run):
             record = {"loss": losses[:ran, k].tolist()}
@@ -489,7 +526,8 @@ class StackedMLP:
             history.append(record)
             recorded = [e for e in range(self.record_every, ran + 1, self.record_every)] if self.record_every else []
             curves.append((recorded, curve[:len(recorded), k]))
-        return history, epochs_run, best_epoch.numpy(), diverged.numpy(), probabilities.numpy(), curves
+        return (history, epochs_run, state.best_epoch.numpy(), state.diverged.numpy(), probabilities.numpy(),
+                curves)
 
     def release(self) -> None:
         """Drop the trials (their folds' row indices) and weights: the compiled-function cache
@@ -531,22 +569,57 @@ COMPILED_KEPT = 64
 def _compiled(stacks: list, jit_compile: bool):
     """The call's compiled function, reused by any later call of the same static structure
     (architectures, stack sizes, steps, features used): tf.function keeps a compiled graph per
-    input shape, so equal shapes compile once (repeated runs, resumed runs, workers)."""
+    input shape, so equal shapes compile once (repeated runs, resumed runs, workers, and every
+    chunk of epochs of a call)."""
     key = (jit_compile, *(stack.static_key() for stack in stacks))
     with _COMPILED_LOCK:
         if key not in _COMPILED:
-            _COMPILED[key] = tf.function(lambda inputs: [s._train_graph(*a) for s, a in zip(stacks, inputs)],
-                                         jit_compile=jit_compile, autograph=False)
+            _COMPILED[key] = tf.function(
+                lambda states, until, inputs: [s._train_graph(state, until, *a)
+                                               for s, state, a in zip(stacks, states, inputs)],
+                jit_compile=jit_compile, autograph=False)
         _COMPILED.move_to_end(key)
         while len(_COMPILED) > COMPILED_KEPT:
             _COMPILED.popitem(last=False)
         return _COMPILED[key]
 
 
+def next_chunk(epochs: int, seconds: float) -> int:
+    """Epochs for the next compiled call, from the last call's epochs and seconds: about
+    PROGRESS_SECONDS a call, growing at most 4x a call (the first call also compiles)."""
+    return max(1, min(4 * epochs, int(epochs * PROGRESS_SECONDS / max(seconds, 1e-3))))
+
+
+def _run(stacks: list, inputs: list, groups: list, jit_compile: bool, progress: Progress | None) -> list:
+    """Run the stacks' compiled call to the end: (state, final weights and probabilities) per stack.
+    Without `progress`, in one call; with it, in chunks of epochs (same compiled function, same
+    bits), reporting each trial's share of its epochs after each chunk."""
+    function = _compiled(stacks, jit_compile)
+    states = [stack.start(a) for stack, a in zip(stacks, inputs)]
+    inputs = [a[1:] for a in inputs]  # the starting weights are in the states
+    last = max(int(stack.epochs.max()) for stack in stacks)
+    chunk = 1 if progress else last
+    until = chunk
+    while True:
+        began = time.perf_counter()
+        outputs = function(states, tf.constant(until, tf.int32), inputs)
+        states = [state for state, _ in outputs]
+        if until >= last:
+            return outputs
+        shares = [stack.progress(state) for stack, state in zip(stacks, states)]
+        progress({trial.id: float(share[k]) for trials, share in zip(groups, shares)
+                  for k, trial in enumerate(trials)})
+        if all(share.min() >= 1 for share in shares):  # every model stopped: the last call only finishes
+            until = last
+        else:
+            chunk = next_chunk(chunk, time.perf_counter() - began)
+            until = min(until + chunk, last)
+
+
 def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool = False,
-                 jit_compile: bool = True) -> list[TrialResult]:
+                 jit_compile: bool = True, progress: Progress | None = None) -> list[TrialResult]:
     """Train several same-architecture groups, each as one stack, in one compiled call
-    (one XLA compilation for all of them); one result per trial."""
+    (one XLA compilation for all of them); one result per trial. progress: see `_run`."""
     start = time.perf_counter()
     table, has_missing = _shared_table(folds), folds.table().has_missing
     n_features = folds.table().values.shape[1]
@@ -561,11 +634,11 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
         stacks.append(stack)
         datasets.append(data)
         inputs.append(stack.inputs(data, table, _class_weights(data, folds.labels)))
-    outputs = _compiled(stacks, jit_compile)(inputs)
+    outputs = _run(stacks, inputs, groups, jit_compile, progress)
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
-    for stack, data, output, trials in zip(stacks, datasets, outputs, groups):
-        history, epochs_run, best_epoch, diverged, probabilities, curves = stack.finish(output)
+    for stack, data, (state, final), trials in zip(stacks, datasets, outputs, groups):
+        history, epochs_run, best_epoch, diverged, probabilities, curves = stack.finish(state, final)
         n_val = data.n("validation")
         for k, trial in enumerate(trials):
             y_prob = probabilities[k, :n_val[k]].astype(np.float64)
@@ -597,10 +670,12 @@ def plan(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
 
 
 def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
-                 jit_compile: bool = True) -> Iterator[TrialResult]:
+                 jit_compile: bool = True, progress: Progress | None = None) -> Iterator[TrialResult]:
     """Train stacks a few at a time (one compilation per call), CONCURRENT_CALLS calls at once
     so that one call's compilation (single-threaded) overlaps another's; results come in call
-    order. Trials the fused engine cannot train (other optimizers) go to the plain keras engine."""
+    order. Trials the fused engine cannot train (other optimizers) go to the plain keras engine.
+    progress: called with each trial's share of its epochs done as the stacks train (from the
+    training threads), costing a little (~1%); None: each call runs in one piece."""
     trials = list(trials)
     stacks, plain = plan(trials)
     _shared_table(folds)
@@ -612,7 +687,7 @@ def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = 
     calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
     pool = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="nnbin-fused")
     try:
-        running = [pool.submit(train_groups, call, folds, False, jit_compile) for call in calls]
+        running = [pool.submit(train_groups, call, folds, False, jit_compile, progress) for call in calls]
         n_features = folds.table().values.shape[1]
         for call in running:
             for result in call.result():
@@ -622,4 +697,4 @@ def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = 
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     if plain:
-        yield from keras_trials(plain, folds, keep_models)
+        yield from keras_trials(plain, folds, keep_models, progress)

@@ -98,10 +98,22 @@ class ValidationCurve(keras.callbacks.Callback):
         return self.epochs, np.array(self.probabilities, np.float32).reshape(len(self.epochs), len(self.X_val))
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """Reports a trial's share of its epochs done after each epoch (engines' `progress`)."""
+
+    def __init__(self, trial: Trial, progress):
+        super().__init__()
+        self.trial_id, self.epochs, self.progress = trial.id, trial.hyper.epochs, progress
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progress({self.trial_id: (epoch + 1) / self.epochs})
+
+
 def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
-              keep_model: bool = False) -> TrialResult:
+              keep_model: bool = False, progress=None) -> TrialResult:
     """Fit and predict one trial. Early stopping watches an inner split of the
-    training fold, never the fold being scored."""
+    training fold, never the fold being scored. progress: called after each epoch with
+    {trial id: share of its epochs done}."""
     hyper = trial.hyper
     arrays = folds.get(trial)
     X_train, y_train, X_val = arrays.X_fit, arrays.y_fit, arrays.X_val
@@ -112,7 +124,8 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
     else:
         model = models.model(spec, X_train.shape[1])
     recorder = ValidationCurve(X_val) if len(X_val) else None
-    callbacks = [keras.callbacks.TerminateOnNaN(), *([recorder] if recorder else [])]
+    callbacks = [keras.callbacks.TerminateOnNaN(), *([recorder] if recorder else []),
+                 *([EpochProgress(trial, progress)] if progress else [])]
     validation_data, stopping = None, None
     if hyper.patience:
         validation_data = (arrays.X_stop, arrays.y_stop)
@@ -139,9 +152,10 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
                        curve=recorder.curve() if recorder else None)
 
 
-def train_trials(trials: Iterable[Trial], folds: FoldCache,
-                 keep_models: bool = False) -> Iterator[TrialResult]:
-    """Fit the trials one after another, yielding each result as it finishes."""
+def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
+                 progress=None) -> Iterator[TrialResult]:
+    """Fit the trials one after another, yielding each result as it finishes. progress: see
+    `fit_trial`."""
     models = ModelCache()
     for trial in trials:
-        yield fit_trial(trial, folds, models, keep_models)
+        yield fit_trial(trial, folds, models, keep_models, progress)

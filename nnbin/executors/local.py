@@ -9,9 +9,11 @@ class LocalExecutor:
 
     where = "local"
 
-    def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = ()) -> Iterator:
+    def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = (),
+              progress=None) -> Iterator:
         """The engine's results (nnbin.engines.TrialResult), one per trial, as they finish.
-        keep_weights: ids of trials whose weights the caller needs (here: every trial's)."""
+        keep_weights: ids of trials whose weights the caller needs (here: every trial's).
+        progress: called with {trial id: share of its epochs done} as they train."""
         from nnbin.engines import ENGINES
 
-        return ENGINES[engine](trials, folds)
+        return ENGINES[engine](trials, folds, progress=progress)

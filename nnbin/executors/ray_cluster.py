@@ -90,7 +90,8 @@ class RayExecutor:
             self._datasets[id(dataset)] = (dataset, ray.put(dataset))
         return self._datasets[id(dataset)][1]
 
-    def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = ()) -> Iterator:
+    def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = (),
+              progress=None) -> Iterator:
         """The engine's results, one per trial, as each task finishes; the last result of a
         task has batch_end set. keep_weights: ids of trials whose weights come back (the
         others' stay on the worker)."""

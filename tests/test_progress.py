@@ -1,0 +1,155 @@
+"""Live progress: a fused stack trained in chunks of epochs reports each trial's share of its
+epochs after every chunk, gives the same bits as one compiled call, and moves the bar."""
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import nnbin.engines.fused as fused
+from nnbin.config import config_from_dict
+from nnbin.cv import make_splits, make_trials
+from nnbin.engines import ENGINES, FoldCache
+from nnbin.experiment import run_experiment
+
+# dropout, early stopping that ends some models early, balanced class weights, an activation mix,
+# a learning rate that diverges, stacks of 12 and 8 epochs in one compiled call, and validation
+# curves kept every 3rd epoch (chunk ends do not fall on recorded epochs)
+MIXED = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "models": [
+    {"name": "net", "params": {"hidden": [6, 4], "batch_size": 16, "learning_rate": 0.02, "epochs": 12},
+     "grid": {"patience": [2, 0], "dropout": [0.25, 0.0], "class_weight": [None, "balanced"],
+              "activation": ["relu", "tanh"]}},
+    {"name": "short", "params": {"hidden": [5], "batch_size": 32, "optimizer": "sgd", "epochs": 8},
+     "grid": {"learning_rate": [0.05, 1e6]}}]}
+
+
+def _trials(spec):
+    config = config_from_dict(spec)
+    data = config.dataset.load()
+    return make_trials(config, make_splits(data.y, spec["cv"]["folds"], seed=0)), data
+
+
+def _train(trials, data, progress=None):
+    return {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data), progress=progress)}
+
+
+def _record(reports):
+    """A thread-safe progress callback (list.append) and the shares it saw, per trial."""
+    return reports.append
+
+
+def _shares(reports) -> dict:
+    per_trial = defaultdict(list)
+    for report in reports:
+        for trial_id, share in report.items():
+            per_trial[trial_id].append(share)
+    return per_trial
+
+
+@pytest.fixture
+def mixed(monkeypatch):
+    monkeypatch.setattr(fused, "validation_stride", lambda *args: 3)  # curves: every 3rd epoch
+    monkeypatch.setattr(fused, "CONCURRENT_CALLS", 1)  # both stacks (12 and 8 epochs) in one call
+    return _trials(MIXED)
+
+
+def test_chunked_calls_give_the_bits_of_one_call(mixed, monkeypatch):
+    trials, data = mixed
+    whole = _train(trials, data)
+    assert {r.status for r in whole.values()} == {"ok", "diverged"}
+    assert any(r.epochs_run < r.trial.hyper.epochs for r in whole.values())  # stopped early
+    assert {2, 4} <= {len(r.curve[0]) for r in whole.values() if r.status == "ok"}  # of 8 and 12 epochs
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: int(rng.integers(1, 4)))
+        reports = []
+        chunked = _train(trials, data, _record(reports))
+        assert len(reports) >= 4  # chunks of 1 to 3 epochs
+        for trial_id, a in whole.items():
+            b = chunked[trial_id]
+            assert (a.epochs_run, a.best_epoch, a.status) == (b.epochs_run, b.best_epoch, b.status), a.trial.label
+            np.testing.assert_equal(a.history, b.history)  # NaN equal to NaN (the diverged loss)
+            assert np.array_equal(a.y_prob, b.y_prob, equal_nan=True), a.trial.label
+            assert a.curve[0] == b.curve[0] and np.array_equal(a.curve[1], b.curve[1])
+            assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a.weights, b.weights)), a.trial.label
+
+
+def test_each_trial_reports_its_share_of_epochs_after_every_chunk(mixed, monkeypatch):
+    """Chunks of 1, 2, 3, 4 epochs end at epochs 1, 3, 6 and 10 (of the call's 12): after each, a
+    trial reports end / E, or 1 once it has stopped (all its E epochs, early stopping, diverged);
+    the last call (epochs 11-12) reports nothing: its results follow."""
+    trials, data = mixed
+    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: epochs + 1)
+    reports = []
+    results = _train(trials, data, _record(reports))
+    shares = _shares(reports)
+    assert shares.keys() == results.keys()
+    stopped = {r.epochs_run for r in results.values()}
+    assert {2, 8, 12} <= stopped and stopped - {2, 8, 12}  # diverged, 8-epoch stack, complete, early
+    for trial_id, result in results.items():
+        ran, epochs = result.epochs_run, result.trial.hyper.epochs
+        assert shares[trial_id] == [1.0 if end >= ran else end / epochs for end in (1, 3, 6, 10)]
+
+
+def test_every_model_stopped_ends_the_stack_in_one_more_call(monkeypatch):
+    """Early stopping that ends every model: no call trains the remaining epochs one chunk at a
+    time; the next call only restores the best weights and scores the fold."""
+    trials, data = _trials({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "models": [
+        {"name": "net", "params": {"hidden": [4], "learning_rate": 0.5, "epochs": 400, "patience": 1}}]})
+    calls = []
+    original = fused._compiled
+    monkeypatch.setattr(fused, "_compiled", lambda *a: (lambda *args: calls.append(int(args[1])) or
+                                                        original(*a)(*args)))
+    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 1)
+    results = _train(trials, data, _record([]))
+    stopped = max(r.epochs_run for r in results.values())
+    assert stopped < 50
+    assert calls == list(range(1, stopped + 1)) + [400]
+    assert all(r.status == "ok" for r in results.values())
+
+
+def test_the_chunk_grows_towards_a_second_a_call():
+    assert fused.next_chunk(1, 30.0) == 1        # the first call compiles: stay small
+    assert fused.next_chunk(1, 0.01) == 4        # fast: grow, at most 4x a call
+    assert fused.next_chunk(40, 4.0) == 10       # 0.1 s an epoch: 10 epochs a second
+    assert fused.next_chunk(10, 1.0) == 10
+
+
+def test_the_keras_engine_reports_after_every_epoch():
+    trials, data = _trials({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "models": [
+        {"name": "net", "params": {"hidden": [4], "epochs": 5, "optimizer": "adamw"}}]})
+    reports = []
+    results = {r.trial.id: r for r in ENGINES["keras"](trials[:2], FoldCache(data), progress=reports.append)}
+    assert _shares(reports) == {t: [0.2, 0.4, 0.6, 0.8, 1.0] for t in results}
+
+
+def test_the_bar_moves_inside_a_stack_and_ends_whole(tmp_path, monkeypatch, capsys):
+    """One stack of 6 trials x 60 epochs: the bar moves by fractions of fits before the first trial
+    is stored, never goes back, and ends at exactly 6 of 6; --quiet (progress off) trains in one
+    call and prints nothing."""
+    import nnbin.experiment as experiment
+
+    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
+    seen, bars = [], []
+
+    def watched(total, enabled):
+        bar = original_bar(total, enabled)
+        update = bar.update
+        bar.update = lambda n=1: (update(n), seen.append(bar.n))
+        bars.append(bar)
+        return bar
+
+    original_bar = experiment._progress
+    monkeypatch.setattr(experiment, "_progress", watched)
+    runs = []
+    original_run = fused._run
+    monkeypatch.setattr(fused, "_run", lambda *a: runs.append(a[-1] is not None) or original_run(*a))
+    config = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "refit": "none",
+              "models": [{"name": "net", "params": {"hidden": [4], "epochs": 60},
+                          "grid": {"learning_rate": [0.01, 0.1]}}]}
+    run_experiment(config, output_dir=tmp_path / "live", report=False)
+    assert runs == [True]
+    assert seen == sorted(seen) and len(seen) >= 12
+    assert [n for n in seen if n < 6] == pytest.approx([6 * e / 60 for e in range(1, 60, 5)])  # chunks end at 1, 6, 11, ...
+    assert bars[0].n == 6 and "6.0/6" in capsys.readouterr().err
+    run_experiment(config, output_dir=tmp_path / "quiet", report=False, progress=False)
+    assert runs == [True, False] and capsys.readouterr().err == ""
