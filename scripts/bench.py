@@ -683,8 +683,9 @@ def bench_progress(workloads: list, quick: bool, repeats: int = 2) -> None:
         print(f"{'mode':<9} {'in-process s':>13} {'bar moves':>10} {'first move s':>13} {'longest still s':>16}  what")
         for mode, results in runs.items():
             mean = lambda key: sum(r[key] or 0 for r in results) / len(results)  # noqa: E731
-            print(f"{mode:<9} {mean('seconds'):>13.1f} {mean('moves'):>10.0f} {mean('first_move'):>13.1f} "
-                  f"{max(r['longest_still'] for r in results):>16.1f}  {PROGRESS_MODES[mode]}")
+            bar = (f"{'-':>10} {'-':>13} {'-':>16}" if mode == "quiet" else
+                   f"{mean('moves'):>10.0f} {mean('first_move'):>13.1f} {max(r['longest_still'] for r in results):>16.1f}")
+            print(f"{mode:<9} {mean('seconds'):>13.1f} {bar}  {PROGRESS_MODES[mode]}")
         quiet = sum(r["seconds"] for r in runs["quiet"])
         for mode in ("per call", "live"):
             print(f"{mode} / quiet, in-process seconds: {sum(r['seconds'] for r in runs[mode]) / quiet:.3f}")

@@ -46,12 +46,12 @@ def running_task(seconds: float = 60.0, busy_for: float = 1.0, exclude: int = 0)
     raise RuntimeError("no Ray task was seen running")
 
 
-def run_in_thread(config: dict, output_dir: Path) -> threading.Thread:
+def run_in_thread(config: dict, output_dir: Path, progress: bool = False) -> threading.Thread:
     errors = []
 
     def target():
         try:
-            run_experiment(config, output_dir=output_dir, progress=False, report=False)
+            run_experiment(config, output_dir=output_dir, progress=progress, report=False)
         except BaseException as exc:  # recorded and re-raised by the caller
             errors.append(exc)
 
@@ -59,6 +59,26 @@ def run_in_thread(config: dict, output_dir: Path) -> threading.Thread:
     thread.errors = errors
     thread.start()
     return thread
+
+
+def bar_positions(config: dict) -> list[float]:
+    """Run with the progress bar on (nothing written); where the bar stood after each move."""
+    import nnbin.experiment as experiment
+
+    moved, make_bar = [], experiment._progress
+
+    def recorded(total, enabled):
+        bar = make_bar(total, enabled)
+        update = bar.update
+        bar.update = lambda n=1: (update(n), moved.append(bar.n))
+        return bar
+
+    experiment._progress = recorded
+    try:
+        run_experiment(config, write=False, report=False)
+    finally:
+        experiment._progress = make_bar
+    return moved
 
 
 def finish(thread: threading.Thread) -> None:
@@ -101,6 +121,7 @@ def main() -> None:
                            write=False, progress=False)
         except ConfigError as exc:
             events["worker_config_error"] = str(exc)
+    events["progress"] = bar_positions(with_executor(plan["progress"], "local"))
     lap("local_runs")
     events["local_device"] = json.loads((out / "baselines" / "run.json").read_text())["device"]
     import ray
@@ -120,7 +141,7 @@ def main() -> None:
     # 3a. one run, two faults: a worker process killed while it trains; then, while the retry
     # (or another task) trains, its whole node lost: the raylet and every process it started
     # killed at once, as when the machine goes down
-    run = run_in_thread(faulty, out / "faults")
+    run = run_in_thread(faulty, out / "faults", progress=True)  # the workers post progress meanwhile
     worker = running_task()
     worker.send_signal(signal.SIGKILL)
     victim = running_task(exclude=worker.pid)

@@ -32,6 +32,10 @@ FAULTY = {  # four work units: three fused stacks (one with early stopping and d
     ],
     "metrics": ["roc_auc", "log_loss"], "refit": "best",
 }
+PROGRESS = {  # one stack trained for a few seconds: the workers' progress reaches the bar meanwhile
+    "dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "refit": "none",
+    "models": [{"name": "net", "params": {"hidden": [4], "epochs": 8000}}],
+}
 NESTED = {
     "dataset": {"name": "breast_cancer"},
     "cv": {"folds": 2, "nested": True, "inner_folds": 2, "seed": 1},
@@ -82,7 +86,8 @@ def start_scenarios(config) -> dict:
         scenarios = {"base": base, "child": None, "problem": _namespace_problem()}
         if scenarios["problem"] is None:
             plan = {"dir": str(base / "ray"), "baselines_config": str(BASELINES), "faulty": FAULTY,
-                    "nested": NESTED, "local_partial": str(base / "local_partial"), "ready": str(base / "ready")}
+                    "nested": NESTED, "progress": PROGRESS, "local_partial": str(base / "local_partial"),
+                    "ready": str(base / "ready")}
             (base / "plan.json").write_text(json.dumps(plan))
             with open(base / "child.log", "w") as log:
                 scenarios["child"] = subprocess.Popen(
@@ -194,6 +199,14 @@ def test_a_users_mistake_found_on_a_worker_is_the_same_one_line_error(runs):
     if runs["events"]["gpus"]:
         pytest.skip("this machine has a GPU: device: gpu is no mistake here")
     assert runs["events"]["worker_config_error"].startswith("device: gpu, but TensorFlow sees no GPU")
+
+
+def test_workers_progress_moves_the_bar_before_their_task_ends(runs):
+    """The bar moves by fractions of fits posted by the worker training the stack (about once a
+    second), never goes back, and ends at 3 fits."""
+    positions = runs["events"]["progress"]
+    assert positions == sorted(positions) and positions[-1] == pytest.approx(3, abs=1e-9)
+    assert any(0 < n < 3 for n in positions), positions
 
 
 def test_ray_missing_is_one_line_error(monkeypatch):

@@ -6,7 +6,8 @@ The dataset goes into Ray's object store once per experiment and each worker pro
 its encoded table and fold preprocessing across tasks; trials travel without their row
 indices (the run's splits travel once, by reference). The driver keeps the results store:
 each finished task's trials are handed back as they arrive, so resume, progress and the
-tables work as with the local executor. Workers run the same engine code as the local
+tables work as with the local executor; while tasks train, workers post each trial's share of
+its epochs to a small actor that the driver reads (live progress). Workers run the same engine code as the local
 executor, so a trial's results are the same bits wherever it runs (CPU).
 
 Faults: a task whose worker process or node dies is retried by Ray (MAX_RETRIES) on
@@ -26,6 +27,7 @@ from nnbin.errors import ConfigError, NnbinError
 
 MAX_RETRIES = 3      # a task lost with its worker or node is run again, up to this many times
 WORKER_DATASETS = 2  # encoded tables a worker keeps (one experiment's, and one before it)
+PROGRESS_POLL = 0.5  # seconds between the driver's readings of the workers' progress
 
 
 def _ray():
@@ -94,7 +96,8 @@ class RayExecutor:
               progress=None) -> Iterator:
         """The engine's results, one per trial, as each task finishes; the last result of a
         task has batch_end set. keep_weights: ids of trials whose weights come back (the
-        others' stay on the worker)."""
+        others' stay on the worker). progress: called, in this thread, with {trial id: share
+        of its epochs done} as the workers report them."""
         from nnbin.engines import work_units
 
         ray = _ray()
@@ -112,12 +115,17 @@ class RayExecutor:
         setup = {"device": self.device, "deterministic": self.deterministic,
                  "threads": max(1, int(self.settings.cpus_per_task)),
                  "inner_fraction": folds.inner_fraction}
+        board = ProgressReader(progress) if progress else None
         pending = [task.remote(engine, data, splits, [_without_rows(t) for t in unit],
-                               [t.id for t in unit if t.id in wanted], setup)
+                               [t.id for t in unit if t.id in wanted], setup, board.board if board else None)
                    for unit in work_units(engine, trials)]
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+                done, pending = ray.wait(pending, num_returns=1, timeout=PROGRESS_POLL if board else None)
+                if board:
+                    board.read()
+                if not done:
+                    continue
                 try:
                     returned = ray.get(done[0])
                 except ray.exceptions.RayError as exc:  # retries exhausted, or an error in the task
@@ -134,6 +142,52 @@ class RayExecutor:
         finally:
             for ref in pending:  # interrupted: stop the tasks still queued or running
                 ray.cancel(ref, force=True)
+            if board:
+                board.close()
+
+
+class ProgressBoard:
+    """An actor: workers post trials' shares of their epochs done; the driver takes them."""
+
+    def __init__(self):
+        self.shares: dict = {}
+
+    def post(self, shares: dict) -> None:
+        self.shares.update(shares)
+
+    def take(self) -> dict:
+        shares, self.shares = self.shares, {}
+        return shares
+
+
+class ProgressReader:
+    """The driver's side of a ProgressBoard (on the driver's node): reads without waiting, and
+    gives up quietly if the board is lost (progress is a display; training goes on)."""
+
+    def __init__(self, progress):
+        ray = _ray()
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+        self.board = ray.remote(num_cpus=0)(ProgressBoard).options(scheduling_strategy=here).remote()
+        self.progress, self.asked = progress, self.board.take.remote()
+
+    def read(self) -> None:
+        """Pass on what the workers posted since the last reading, if the board has answered."""
+        ray = _ray()
+        if self.asked is None or not ray.wait([self.asked], timeout=0)[0]:
+            return
+        try:
+            shares = ray.get(self.asked)
+        except ray.exceptions.RayError:
+            self.asked = None
+            return
+        self.asked = self.board.take.remote()
+        if shares:
+            self.progress(shares)
+
+    def close(self) -> None:
+        _ray().kill(self.board)
 
 
 def _without_rows(trial):
@@ -181,9 +235,10 @@ def _worker_folds(data: list, inner_fraction: float):
 
 
 def train_unit(engine: str, data: list, splits: dict, trials: list, keep_weights: list,
-               setup: dict) -> list:
+               setup: dict, board=None) -> list:
     """A Ray task: train one work unit with the engine, in this worker; return its results
-    with the trial as its id and weights only where asked."""
+    with the trial as its id and weights only where asked. board: a ProgressBoard to post
+    the trials' progress to (None: no progress)."""
     from nnbin.engines import ENGINES
 
     _prepare_worker(setup)
@@ -192,7 +247,8 @@ def train_unit(engine: str, data: list, splits: dict, trials: list, keep_weights
                                        validation=splits[t.split.key][1])) for t in trials]
     keep = set(keep_weights)
     results = []
-    for result in ENGINES[engine](trials, folds):
+    post = (lambda shares: board.post.remote(shares)) if board is not None else None
+    for result in ENGINES[engine](trials, folds, progress=post):
         results.append(replace(result, trial=result.trial.id, model=None,
                                weights=result.weights if result.trial.id in keep else None))
     return results
