@@ -326,12 +326,13 @@ def bench_metrics(folds: int = 500, rows: int = 114) -> None:
 # ---------------------------------------------------------------- memory against trials
 
 MEMORY_RUNS = ((200_000, 1), (200_000, 4), (200_000, 16), (1_000_000, 16))  # rows, learning rates
+MEMORY_LIVE = ((200_000, 16), (1_000_000, 16))  # also with the bar on: stacks trained in chunks of epochs
 
 
-def memory_child(rows: int, rates: int) -> None:
+def memory_child(rows: int, rates: int, live: int = 0) -> None:
     """One experiment through run_experiment, written to a temporary directory (the results
     store included): 200,000 or 1,000,000 x 30, hidden [32], 2 epochs, batch 512, 5 folds,
-    `rates` learning rates (5 trials each)."""
+    `rates` learning rates (5 trials each); live: with the progress bar (chunked calls)."""
     import tempfile
     from pathlib import Path
 
@@ -343,7 +344,7 @@ def memory_child(rows: int, rates: int) -> None:
                           "grid": {"learning_rate": [round(0.001 * 1.5 ** i, 6) for i in range(rates)]}}]}
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        result = run_experiment(config, progress=False, output_dir=out, report=False)
+        result = run_experiment(config, progress=bool(live), output_dir=out, report=False)
         seconds = time.perf_counter() - start
         stored = sum(f.stat().st_size for f in Path(out).glob("trials.jsonl")) + \
             (Path(out) / "predictions.f32").stat().st_size
@@ -696,12 +697,15 @@ def bench_memory() -> None:
           f"written to disk (results store), report off")
     print(f"{'rows':>9} {'trials':>6} {'peak MB':>8} {'in-process s':>13} {'stored B/prediction':>20}")
     peaks = {}
-    for rows, rates in MEMORY_RUNS:
-        r, _ = run_script(["--memory", f"{rows},{rates}"], f"memory run {rows} x {rates}")
-        peaks[rows, r["trials"]] = r["peak_mb"]
+    for rows, rates, live in [(*run, 0) for run in MEMORY_RUNS] + [(*run, 1) for run in MEMORY_LIVE]:
+        r, _ = run_script(["--memory", f"{rows},{rates},{live}"], f"memory run {rows} x {rates}")
+        peaks[rows, r["trials"], live] = r["peak_mb"]
         print(f"{rows:>9,} {r['trials']:>6} {r['peak_mb']:>8.0f} {r['seconds']:>13.1f} "
-              f"{r['stored_bytes'] / r['predictions']:>20.2f}")
-    print(f"peak with 80 trials / with 5 trials (200,000 rows): {peaks[200_000, 80] / peaks[200_000, 5]:.2f}")
+              f"{r['stored_bytes'] / r['predictions']:>20.2f}" + ("  progress bar on (chunked calls)" if live else ""))
+    print(f"peak with 80 trials / with 5 trials (200,000 rows): {peaks[200_000, 80, 0] / peaks[200_000, 5, 0]:.2f}")
+    for rows, rates in MEMORY_LIVE:
+        print(f"peak with the bar on / off ({rows:,} rows, {5 * rates} trials): "
+              f"{peaks[rows, 5 * rates, 1] / peaks[rows, 5 * rates, 0]:.2f}")
 
 
 def main() -> None:

@@ -32,12 +32,9 @@ def _train(trials, data, progress=None):
     return {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data), progress=progress)}
 
 
-def _record(reports):
-    """A thread-safe progress callback (list.append) and the shares it saw, per trial."""
-    return reports.append
-
-
 def _shares(reports) -> dict:
+    """Each trial's reported shares, in order (reports: what list.append, a thread-safe
+    progress callback, collected)."""
     per_trial = defaultdict(list)
     for report in reports:
         for trial_id, share in report.items():
@@ -62,7 +59,7 @@ def test_chunked_calls_give_the_bits_of_one_call(mixed, monkeypatch):
         rng = np.random.default_rng(seed)
         monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: int(rng.integers(1, 4)))
         reports = []
-        chunked = _train(trials, data, _record(reports))
+        chunked = _train(trials, data, reports.append)
         assert len(reports) >= 4  # chunks of 1 to 3 epochs
         for trial_id, a in whole.items():
             b = chunked[trial_id]
@@ -80,7 +77,7 @@ def test_each_trial_reports_its_share_of_epochs_after_every_chunk(mixed, monkeyp
     trials, data = mixed
     monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: epochs + 1)
     reports = []
-    results = _train(trials, data, _record(reports))
+    results = _train(trials, data, reports.append)
     shares = _shares(reports)
     assert shares.keys() == results.keys()
     stopped = {r.epochs_run for r in results.values()}
@@ -100,7 +97,7 @@ def test_every_model_stopped_ends_the_stack_in_one_more_call(monkeypatch):
     monkeypatch.setattr(fused, "_compiled", lambda *a: (lambda *args: calls.append(int(args[1])) or
                                                         original(*a)(*args)))
     monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 1)
-    results = _train(trials, data, _record([]))
+    results = _train(trials, data, [].append)
     stopped = max(r.epochs_run for r in results.values())
     assert stopped < 50
     assert calls == list(range(1, stopped + 1)) + [400]
@@ -149,7 +146,8 @@ def test_the_bar_moves_inside_a_stack_and_ends_whole(tmp_path, monkeypatch, caps
     run_experiment(config, output_dir=tmp_path / "live", report=False)
     assert runs == [True]
     assert seen == sorted(seen) and len(seen) >= 12
-    assert [n for n in seen if n < 6] == pytest.approx([6 * e / 60 for e in range(1, 60, 5)])  # chunks end at 1, 6, 11, ...
+    # the chunks end at epochs 1, 6, 11, ..., 56: the bar stands at 6 fits x epochs / 60
+    assert [n for n in seen if n < 6] == pytest.approx([6 * e / 60 for e in range(1, 60, 5)])
     assert bars[0].n == 6 and "6.0/6" in capsys.readouterr().err
     run_experiment(config, output_dir=tmp_path / "quiet", report=False, progress=False)
     assert runs == [True, False] and capsys.readouterr().err == ""

@@ -359,10 +359,13 @@ class StackedMLP:
         params = list(inputs[0])
         rows = self.record_every and E // self.record_every
         width = inputs[1]["val_rows"].shape[1] if self.record_every else 0
-        return EpochState(tf.constant(0), params, [[tf.zeros_like(p) for p in params] for _ in range(self.n_slots)],
-                          zeros(K), tf.ones([K], tf.bool), zeros(K, dtype=tf.bool), zeros(K, dtype=tf.int32),
-                          zeros(K, dtype=tf.int32), tf.fill([K], np.float32(np.inf)), zeros(K, dtype=tf.int32),
-                          list(params), zeros(E, K), zeros(E, K), zeros(rows, K, width))
+        slots = [[tf.zeros_like(p) for p in params] for _ in range(self.n_slots)]
+        return EpochState(epoch=tf.constant(0), params=params, slots=slots, steps=zeros(K),
+                          running=tf.ones([K], tf.bool), diverged=zeros(K, dtype=tf.bool),
+                          epochs_run=zeros(K, dtype=tf.int32), best_epoch=zeros(K, dtype=tf.int32),
+                          best_loss=tf.fill([K], np.float32(np.inf)), wait=zeros(K, dtype=tf.int32),
+                          best_params=list(params), losses=zeros(E, K), stop_losses=zeros(E, K),
+                          curve=zeros(rows, K, width))
 
     def _train_graph(self, state, until, data, seeds, epochs, patience, lr, momentum, l2, dropout,
                      class_weight):
@@ -463,7 +466,8 @@ class StackedMLP:
                                  (state,))
 
         def final():
-            kept = [tf.where(_per_model(watched_models, p), bp, p) for p, bp in zip(state.params, state.best_params)]
+            kept = [tf.where(_per_model(watched_models, p), bp, p)
+                    for p, bp in zip(state.params, state.best_params)]
             return kept, self._predict_graph(kept, data)
 
         def not_yet():
