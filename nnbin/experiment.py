@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import platform
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from nnbin.cv import make_inner_splits, make_trials, select_outer_trials, split_
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.export import refit_key, refits_known_in_advance
+from nnbin.progress import FitBar, make_bar
 from nnbin.results import summarize, trial_row, write_predictions, write_tables, write_text
 from nnbin.store import ResultsStore, data_fingerprint
 
@@ -73,15 +73,6 @@ def versions() -> dict:
             "python": platform.python_version()}
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    # fits move in fractions (epochs done) while a fused stack or a long fit trains
-    return tqdm(total=total, unit="fit", desc="training", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
-
-
 def _history_rows(trial, points: list[tuple]) -> list[dict]:
     """Long-format history rows of a trial from (metric, 1-based epoch, value) points."""
     return [{"trial_id": trial.id, "family": trial.family, "config": trial.label,
@@ -103,36 +94,17 @@ class _Trainer:
         from nnbin.engines import FoldCache
 
         self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
-        self.bar, self.executor = bar, executor
+        self.bar, self.executor = FitBar(bar), executor
         self.folds = FoldCache(dataset, config.cv.inner_fraction)
         self.done: dict = {}
         self.trained = 0
         self.refits = list(refits)  # trained with the first trials that need training ...
         self.refitted: dict = {}    # ... their results, by refit_key
-        self._shares: dict = {}     # trial id -> share of its epochs shown on the bar, until stored
-        self._lock = threading.Lock()  # engines report from their training threads
-
-    def _advance(self, shares: dict) -> None:
-        """Move the bar by the epochs done since the last report (an engine's `progress`)."""
-        with self._lock:
-            moved = 0.0
-            for trial_id, share in shares.items():
-                if share > self._shares.get(trial_id, 1.0):  # refits and stored trials are not on the bar
-                    moved += share - self._shares[trial_id]
-                    self._shares[trial_id] = share
-            self._move(moved)
-
-    def _move(self, fits: float) -> None:
-        """Advance the bar (under the lock); whole numbers stay whole despite float sums."""
-        if fits:
-            self.bar.update(fits)
-            if abs(self.bar.n - round(self.bar.n)) < 1e-9:
-                self.bar.n = round(self.bar.n)
 
     def _record(self, result) -> dict:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
         trial = result.trial
-        self.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
+        self.bar.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
         y_true = self.dataset.y[trial.split.validation]
         return {"row": trial_row(result, y_true, self.config.metrics, self.config.threshold),
                 "history": _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
@@ -162,8 +134,7 @@ class _Trainer:
         for record in records:
             self.done[record["row"]["trial_id"]] = record
         self.trained += len(records)
-        with self._lock:
-            self._move(sum(1.0 - self._shares.pop(r["row"]["trial_id"], 0.0) for r in records))
+        self.bar.finished([record["row"]["trial_id"] for record in records])
 
     def run(self, trials: list) -> list[dict]:
         """Records of the given trials, in their order (not the order they finished in)."""
@@ -171,18 +142,16 @@ class _Trainer:
         for trial in trials:
             if trial.id in self.stored:
                 self.done[trial.id] = self.stored[trial.id]
-                self.bar.update()
+                self.bar.finished([trial.id])
             else:
                 todo.append(trial)
         extra, self.refits = (self.refits, []) if todo else ([], self.refits)
         refit_ids = {t.id for t in extra}
         pending = []
-        with self._lock:
-            self._shares.update({t.id: 0.0 for t in todo})
-        progress = None if self.bar.disable else self._advance  # quiet: no reports, no chunked calls
+        self.bar.expect(t.id for t in todo)
         try:
             for result in self.executor.train(self.config.engine, todo + extra, self.folds,
-                                              keep_weights=refit_ids, progress=progress):
+                                              keep_weights=refit_ids, progress=self.bar.listener):
                 if result.trial.id in refit_ids:  # a refit trained alongside, for refit_best
                     self.refitted[refit_key(result.trial)] = result
                 else:
@@ -260,7 +229,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         print(f"resuming: {min(resumable, total)} of {total} trials already in {out}", file=sys.stderr)
     started = time.time()
     try:
-        with _progress(total, progress) as bar:
+        with make_bar(total, progress) as bar:
             refits = (refits_known_in_advance(config, trials, development, test_rows)
                       if out is not None and not (cv.nested or halving) else [])
             trainer = _Trainer(config, dataset, store, stored, bar, executor, refits)
@@ -314,7 +283,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
             from nnbin.export import refit_best
 
             result.models = refit_best(result, trials, out / "models", config.refit,
-                                       development, test_rows, trainer.refitted, executor)
+                                       development, test_rows, trainer.refitted, executor, progress=progress)
             metadata["test_rows"] = len(test_rows)
         elif config.refit != "none":
             result.notes.append("no model was refitted: nested cross-validation scores the tuning "

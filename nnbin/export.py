@@ -31,23 +31,32 @@ def refit_key(trial) -> tuple:
 
 
 def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused", trained=None,
-          executor=None):
+          executor=None, progress: bool = False):
     """Train each trial's configuration on `rows` with the experiment's engine, scoring
     `test_rows` (may be empty). Returns the engine's results, each with its keras model,
     and the preprocessor the engine fitted on `rows`. trained: results of refits already
     trained (alongside cross-validation) by refit_key; those are not trained again.
-    executor: where to train (nnbin.executors; default: this process)."""
+    executor: where to train (nnbin.executors; default: this process). progress: show a
+    `refitting` bar."""
     from nnbin.engines import FoldCache
     from nnbin.engines.fused import to_keras
     from nnbin.executors import LocalExecutor
+    from nnbin.progress import FitBar, make_bar
 
     final = [refit_trial(t, rows, test_rows) for t in trials]
     trained = trained or {}
     folds = FoldCache(dataset)
     todo = [t for t in final if refit_key(t) not in trained]
     executor = executor or LocalExecutor()
-    by_id = ({r.trial.id: r for r in executor.train(engine, todo, folds, keep_weights={t.id for t in todo})}
-             if todo else {})
+    by_id = {}
+    if todo:
+        with make_bar(len(todo), progress, desc="refitting") as bar:
+            fits = FitBar(bar)
+            fits.expect(t.id for t in todo)
+            for result in executor.train(engine, todo, folds, keep_weights={t.id for t in todo},
+                                         progress=fits.listener):
+                by_id[result.trial.id] = result
+                fits.finished([result.trial.id])
     results = []
     for trial in final:
         done = by_id[trial.id] if trial.id in by_id else trained[refit_key(trial)]
@@ -176,11 +185,12 @@ def _healthy(fitted) -> bool:
 
 
 def refit_best(result, trials: list, directory: Path, which: str = "families", rows=None,
-               test_rows=(), trained=None, executor=None) -> list[Path]:
+               test_rows=(), trained=None, executor=None, progress: bool = False) -> list[Path]:
     """Refit each family's best complete configuration (or only the overall best) on the
     cross-validated rows and save it; with test rows, score it on them once and add
     `test_<metric>` columns to result.summary. A refit that diverges is never saved: the
-    next best configuration is refitted instead, and result.notes says so."""
+    next best configuration is refitted instead, and result.notes says so. progress: show a
+    bar while refits train."""
     from nnbin.metrics import score
 
     dataset, config = result.dataset, result.config
@@ -190,7 +200,7 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         queues = [q for q in queues if q]
         heads = [q.pop(0) for q in queues]
         results, preprocessor = refit([_final_trial(r, trials) for r in heads], dataset, rows,
-                                      test_rows, config.engine, trained, executor)
+                                      test_rows, config.engine, trained, executor, progress)
         for queue, row, fitted in zip(queues, heads, results):
             if _healthy(fitted):
                 chosen.append((row, fitted))

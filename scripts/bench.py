@@ -645,17 +645,16 @@ def progress_child(mode: str, workload: str, epochs: int) -> None:
     import nnbin.engines.fused as fused
     import nnbin.experiment as experiment
     from nnbin.config import config_from_dict
+    from nnbin.progress import FitBar
 
-    moved = []
-    make_bar = experiment._progress
+    moved, move = [], FitBar._move
 
-    def timed_bar(total, enabled):
-        bar = make_bar(total, enabled)
-        update = bar.update
-        bar.update = lambda n=1: (update(n), moved.append(time.perf_counter()))
-        return bar
+    def timed(self, fits):
+        move(self, fits)
+        if fits:
+            moved.append(time.perf_counter())
 
-    experiment._progress = timed_bar
+    FitBar._move = timed
     if mode == "per call":
         whole = fused._run
         fused._run = lambda stacks, inputs, groups, jit, progress: whole(stacks, inputs, groups, jit, None)

@@ -63,21 +63,20 @@ def run_in_thread(config: dict, output_dir: Path, progress: bool = False) -> thr
 
 def bar_positions(config: dict) -> list[float]:
     """Run with the progress bar on (nothing written); where the bar stood after each move."""
-    import nnbin.experiment as experiment
+    from nnbin.progress import FitBar
 
-    moved, make_bar = [], experiment._progress
+    moved, move = [], FitBar._move
 
-    def recorded(total, enabled):
-        bar = make_bar(total, enabled)
-        update = bar.update
-        bar.update = lambda n=1: (update(n), moved.append(bar.n))
-        return bar
+    def recorded(self, fits):
+        move(self, fits)
+        if fits:
+            moved.append(self.bar.n)
 
-    experiment._progress = recorded
+    FitBar._move = recorded
     try:
         run_experiment(config, write=False, report=False)
     finally:
-        experiment._progress = make_bar
+        FitBar._move = move
     return moved
 
 

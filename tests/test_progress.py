@@ -119,35 +119,35 @@ def test_the_keras_engine_reports_after_every_epoch():
     assert _shares(reports) == {t: [0.2, 0.4, 0.6, 0.8, 1.0] for t in results}
 
 
-def test_the_bar_moves_inside_a_stack_and_ends_whole(tmp_path, monkeypatch, capsys):
-    """One stack of 6 trials x 60 epochs: the bar moves by fractions of fits before the first trial
-    is stored, never goes back, and ends at exactly 6 of 6; --quiet (progress off) trains in one
-    call and prints nothing."""
-    import nnbin.experiment as experiment
+def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsys):
+    """One stack of 6 trials x 60 epochs, then the refit of the best: each bar moves by fractions
+    of fits before any trial finishes, never goes back, and ends at exactly 6 of 6 (training) and
+    1 of 1 (refitting); --quiet (progress off) trains each call in one piece and prints nothing."""
+    from nnbin.progress import FitBar
 
     monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
-    seen, bars = [], []
+    seen = defaultdict(list)
+    move = FitBar._move
 
-    def watched(total, enabled):
-        bar = original_bar(total, enabled)
-        update = bar.update
-        bar.update = lambda n=1: (update(n), seen.append(bar.n))
-        bars.append(bar)
-        return bar
+    def recorded(self, fits):
+        move(self, fits)
+        if fits and not self.bar.disable:
+            seen[self.bar.desc].append(self.bar.n)
 
-    original_bar = experiment._progress
-    monkeypatch.setattr(experiment, "_progress", watched)
+    monkeypatch.setattr(FitBar, "_move", recorded)
     runs = []
     original_run = fused._run
     monkeypatch.setattr(fused, "_run", lambda *a: runs.append(a[-1] is not None) or original_run(*a))
-    config = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "refit": "none",
+    config = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0},
               "models": [{"name": "net", "params": {"hidden": [4], "epochs": 60},
                           "grid": {"learning_rate": [0.01, 0.1]}}]}
     run_experiment(config, output_dir=tmp_path / "live", report=False)
-    assert runs == [True]
-    assert seen == sorted(seen) and len(seen) >= 12
-    # the chunks end at epochs 1, 6, 11, ..., 56: the bar stands at 6 fits x epochs / 60
-    assert [n for n in seen if n < 6] == pytest.approx([6 * e / 60 for e in range(1, 60, 5)])
-    assert bars[0].n == 6 and "6.0/6" in capsys.readouterr().err
+    assert runs == [True, True]  # the cross-validation's call, then the refit's
+    # the chunks end at epochs 1, 6, 11, ..., 56: a bar stands at its fits x epochs / 60
+    assert seen["training"] == pytest.approx([6 * e / 60 for e in range(1, 60, 5)] + [6])
+    assert seen["refitting"] == pytest.approx([e / 60 for e in range(1, 60, 5)] + [1])
+    assert seen["training"][-1] == 6 and seen["refitting"][-1] == 1  # exactly
+    err = capsys.readouterr().err
+    assert "training: 100%" in err and "6.0/6" in err and "refitting: 100%" in err and "1.0/1" in err
     run_experiment(config, output_dir=tmp_path / "quiet", report=False, progress=False)
-    assert runs == [True, False] and capsys.readouterr().err == ""
+    assert runs == [True, True, False, False] and capsys.readouterr().err == ""
