@@ -151,3 +151,35 @@ def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsy
     assert "training: 100%" in err and "6.0/6" in err and "refitting: 100%" in err and "1.0/1" in err
     run_experiment(config, output_dir=tmp_path / "quiet", report=False, progress=False)
     assert runs == [True, True, False, False] and capsys.readouterr().err == ""
+
+
+def test_fused_search_verbose_prints_the_fits_and_moves_a_bar(capsys, monkeypatch):
+    """verbose=1: GridSearchCV's line on stdout and a bar of fits on stderr; the same scores as
+    verbose=0 (chunked calls are the same bits), which prints nothing."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from nnbin.sklearn import FusedSearchCV, NNBinClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    def search(verbose):
+        return FusedSearchCV(NNBinClassifier(hidden=(4,), epochs=20, random_state=0), cv=3, verbose=verbose,
+                             param_grid={"learning_rate": [0.001, 0.01]}).fit(X, y)
+
+    quiet = search(0)
+    out, err = capsys.readouterr()
+    assert out == "" and "FusedSearchCV" not in err
+    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
+    from nnbin.progress import FitBar
+
+    seen, move = [], FitBar._move
+    monkeypatch.setattr(FitBar, "_move", lambda self, fits: (move(self, fits), seen.append(self.bar.n)))
+    loud = search(1)
+    out, err = capsys.readouterr()
+    assert out == "Fitting 3 folds for each of 2 candidates, totalling 6 fits\n"
+    assert "FusedSearchCV: 100%" in err and "6.0/6" in err
+    # one stack: chunks end at epochs 1, 6, 11, 16 of 20, then each trial is finished
+    assert seen == pytest.approx([6 * e / 20 for e in (1, 6, 11, 16)] + [6 - 1.2 + 0.2 * j for j in range(1, 7)])
+    for k in range(3):
+        assert np.array_equal(quiet.cv_results_[f"split{k}_test_score"], loud.cv_results_[f"split{k}_test_score"])

@@ -44,6 +44,9 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Sampling of ``param_distributions``.
     error_score : "raise" or float, default=nan
         Score of a candidate whose training diverged on a fold.
+    verbose : int, default=0
+        1 or more: GridSearchCV's "Fitting k folds for each of n candidates" line, and a
+        progress bar of fits on stderr, moved by the epochs done as the stacks train.
 
     Attributes
     ----------
@@ -52,7 +55,7 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, estimator, param_grid=None, param_distributions=None, n_iter=10, cv=5,
-                 scoring=None, refit=True, random_state=None, error_score=np.nan):
+                 scoring=None, refit=True, random_state=None, error_score=np.nan, verbose=0):
         self.estimator = estimator
         self.param_grid = param_grid
         self.param_distributions = param_distributions
@@ -62,6 +65,7 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.refit = refit
         self.random_state = random_state
         self.error_score = error_score
+        self.verbose = verbose
 
     # ------------------------------------------------------------ fit
     def fit(self, X, y, groups=None, **fit_params):
@@ -84,6 +88,9 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         classes = np.unique(y)
         if len(classes) != 2:
             raise ValueError(f"Only binary classification is supported: y holds {len(classes)} classes")
+        if self.verbose:
+            print(f"Fitting {len(splits)} folds for each of {len(candidates)} candidates, totalling "
+                  f"{len(splits) * len(candidates)} fits")
         scores, fit_times, score_times = self._cross_validate(X, y, splits, candidates, scorers)
         self.multimetric_ = not _single(self.scoring)
         self.scorer_ = scorers if self.multimetric_ else scorers["score"]
@@ -106,27 +113,35 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _cross_validate(self, X, y, splits, candidates, scorers) -> tuple[dict, np.ndarray, np.ndarray]:
         """Every candidate on every split: ({scorer name: (candidates, splits) scores}, fit
         seconds, score seconds), the candidates trained in fused stacks."""
+        from nnbin.progress import FitBar, make_bar
+
         classes = np.unique(y)
         y01 = (y == classes[1]).astype(np.float32)
         final_name, final = _final_step(self.estimator)
         scores = {name: np.full((len(candidates), len(splits)), np.nan) for name in scorers}
         fit_times = np.zeros((len(candidates), len(splits)))
         score_times = np.zeros((len(candidates), len(splits)))
-        for earlier, members in _by_earlier_steps(candidates, final_name):
-            folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
-            estimators = {i: _configured(final, candidates[i], final_name) for i in members}
-            trials = [Trial(f"candidate {i}", {"candidate": i}, estimators[i].hyper(),
-                            Split(0, k, train, validation), fit_seed(estimators[i].random_state), f"{i}/{k}")
-                      for i in members for k, (train, validation) in enumerate(fold_rows)]
-            for trial, y_prob, seconds in _train(trials, estimators, folds):
-                i, k = trial.point["candidate"], trial.split.fold
-                fit_times[i, k] = seconds
-                start = time.perf_counter()
-                validation = splits[k][1]
-                X_val, y_val = _safe_indexing(X, validation), y[validation]
-                for name, scorer in scorers.items():
-                    scores[name][i, k] = self._score(scorer, classes, y_prob, X_val, y_val, candidates[i])
-                score_times[i, k] = time.perf_counter() - start
+        bar = FitBar(make_bar(len(candidates) * len(splits), self.verbose > 0, desc="FusedSearchCV"))
+        try:
+            for earlier, members in _by_earlier_steps(candidates, final_name):
+                folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
+                estimators = {i: _configured(final, candidates[i], final_name) for i in members}
+                trials = [Trial(f"candidate {i}", {"candidate": i}, estimators[i].hyper(),
+                                Split(0, k, train, validation), fit_seed(estimators[i].random_state), f"{i}/{k}")
+                          for i in members for k, (train, validation) in enumerate(fold_rows)]
+                bar.expect(t.id for t in trials)
+                for trial, y_prob, seconds in _train(trials, estimators, folds, bar.listener):
+                    bar.finished([trial.id])
+                    i, k = trial.point["candidate"], trial.split.fold
+                    fit_times[i, k] = seconds
+                    start = time.perf_counter()
+                    validation = splits[k][1]
+                    X_val, y_val = _safe_indexing(X, validation), y[validation]
+                    for name, scorer in scorers.items():
+                        scores[name][i, k] = self._score(scorer, classes, y_prob, X_val, y_val, candidates[i])
+                    score_times[i, k] = time.perf_counter() - start
+        finally:
+            bar.bar.close()
         return scores, fit_times, score_times
 
     def _candidates(self) -> list[dict]:
@@ -294,13 +309,14 @@ def _dense(part) -> np.ndarray:
     return check_array(part.toarray() if hasattr(part, "toarray") else part, dtype=np.float32)
 
 
-def _train(trials: list, estimators: dict, folds):
+def _train(trials: list, estimators: dict, folds, progress=None):
     """(trial, validation probabilities, fit seconds) for every trial: the fused engine's
-    stacks, and a plain NNBinClassifier fit for optimizers it does not fuse."""
+    stacks (reporting to `progress`, see fused.train_trials), and a plain NNBinClassifier fit
+    for optimizers it does not fuse."""
     from nnbin.engines import fused
 
     stacks, plain = fused.plan(trials)
-    for result in fused.train_trials([t for stack in stacks for t in stack], folds):
+    for result in fused.train_trials([t for stack in stacks for t in stack], folds, progress=progress):
         yield result.trial, result.y_prob, result.fit_seconds
     values, labels = folds.table().values, folds.labels
     for trial in plain:
