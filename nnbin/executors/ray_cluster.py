@@ -168,8 +168,13 @@ class ProgressReader:
         ray = _ray()
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-        self.board = ray.remote(num_cpus=0)(ProgressBoard).options(scheduling_strategy=here).remote()
+        actor = ray.remote(num_cpus=0)(ProgressBoard)
+        try:
+            here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+            actor = actor.options(scheduling_strategy=here)
+        except Exception:  # noqa: BLE001 - e.g. a Ray Client driver has no node of its own
+            pass
+        self.board = actor.remote()
         self.progress, self.asked = progress, self.board.take.remote()
 
     def read(self) -> None:
@@ -187,7 +192,11 @@ class ProgressReader:
             self.progress(shares)
 
     def close(self) -> None:
-        _ray().kill(self.board)
+        ray = _ray()
+        try:
+            ray.kill(self.board)
+        except ray.exceptions.RayError:  # already gone with its node
+            pass
 
 
 def _without_rows(trial):
