@@ -18,7 +18,7 @@ from nnbin.cv import make_inner_splits, make_trials, select_outer_trials, split_
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.export import refit_key, refits_known_in_advance
-from nnbin.progress import FitBar, make_bar
+from nnbin.progress import FitBar
 from nnbin.results import summarize, trial_row, write_predictions, write_tables, write_text
 from nnbin.store import ResultsStore, data_fingerprint
 
@@ -94,7 +94,7 @@ class _Trainer:
         from nnbin.engines import FoldCache
 
         self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
-        self.bar, self.executor = FitBar(bar), executor
+        self.bar, self.executor = bar, executor
         self.folds = FoldCache(dataset, config.cv.inner_fraction)
         self.done: dict = {}
         self.trained = 0
@@ -104,7 +104,7 @@ class _Trainer:
     def _record(self, result) -> dict:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
         trial = result.trial
-        self.bar.bar.set_postfix_str(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
+        self.bar.postfix(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
         y_true = self.dataset.y[trial.split.validation]
         return {"row": trial_row(result, y_true, self.config.metrics, self.config.threshold),
                 "history": _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
@@ -229,7 +229,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         print(f"resuming: {min(resumable, total)} of {total} trials already in {out}", file=sys.stderr)
     started = time.time()
     try:
-        with make_bar(total, progress) as bar:
+        with FitBar(total, progress) as bar:
             refits = (refits_known_in_advance(config, trials, development, test_rows)
                       if out is not None and not (cv.nested or halving) else [])
             trainer = _Trainer(config, dataset, store, stored, bar, executor, refits)

@@ -41,7 +41,7 @@ def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"
     from nnbin.engines import FoldCache
     from nnbin.engines.fused import to_keras
     from nnbin.executors import LocalExecutor
-    from nnbin.progress import FitBar, make_bar
+    from nnbin.progress import FitBar
 
     final = [refit_trial(t, rows, test_rows) for t in trials]
     trained = trained or {}
@@ -50,8 +50,7 @@ def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"
     executor = executor or LocalExecutor()
     by_id = {}
     if todo:
-        with make_bar(len(todo), progress, desc="refitting") as bar:
-            fits = FitBar(bar)
+        with FitBar(len(todo), progress, desc="refitting") as fits:
             fits.expect(t.id for t in todo)
             for result in executor.train(engine, todo, folds, keep_weights={t.id for t in todo},
                                          progress=fits.listener):

@@ -6,25 +6,29 @@ from __future__ import annotations
 import sys
 import threading
 
-
-def make_bar(total: int, enabled: bool, desc: str = "training"):
-    """A tqdm bar on stderr; fits move in fractions while they train (`12.4/80`)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="fit", desc=desc, disable=not enabled, file=sys.stderr, dynamic_ncols=True,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
+BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"  # tqdm's, n in tenths
 
 
 class FitBar:
-    """A bar the engines move. `expect` the trials about to train, give `listener` to the engine
-    (it reports {trial id: share of its epochs done}, from any thread), and call `finished` as
-    trials finish. Reports for trials not expected (stored ones, refits trained alongside) are
-    ignored; a finished trial not expected counts as one whole fit."""
+    """A tqdm bar on stderr, counted in fits, that the engines move (fits move in fractions while
+    they train: `12.4/80`). `expect` the trials about to train, give `listener` to the engine (it
+    reports {trial id: share of its epochs done}, from any thread), and call `finished` as trials
+    finish. Reports for trials not expected (stored ones, refits trained alongside) are ignored;
+    a finished trial not expected counts as one whole fit. A context manager: closes the bar."""
 
-    def __init__(self, bar):
-        self.bar = bar
+    def __init__(self, total: int, enabled: bool, desc: str = "training"):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, unit="fit", desc=desc, disable=not enabled, file=sys.stderr,
+                        dynamic_ncols=True, bar_format=BAR_FORMAT)
         self._shares: dict = {}  # trial id -> share of its epochs shown on the bar, until finished
         self._lock = threading.Lock()
+
+    def __enter__(self) -> "FitBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
 
     @property
     def listener(self):
@@ -45,6 +49,10 @@ class FitBar:
                     moved += share - self._shares[trial_id]
                     self._shares[trial_id] = share
             self._move(moved)
+
+    def postfix(self, text: str) -> None:
+        """What is training now, after the figures."""
+        self.bar.set_postfix_str(text)
 
     def finished(self, trial_ids) -> None:
         """Complete these trials' fits."""

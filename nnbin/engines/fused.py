@@ -352,13 +352,14 @@ class StackedMLP:
         return new_params, new_slots
 
     # ------------------------------------------------------------ the training, compiled
-    def start(self, inputs: tuple) -> EpochState:
-        """The epoch loop's state before the first epoch (`inputs`: from `inputs`)."""
+    def start(self, data: dict) -> EpochState:
+        """The epoch loop's state before the first epoch, from the builders' weights (`data`: the
+        row sets of `inputs`)."""
         K, E = self.n_models, int(self.epochs.max())
         zeros = lambda *shape, dtype=tf.float32: tf.zeros(shape, dtype)  # noqa: E731
-        params = list(inputs[0])
+        params = list(self.params)
         rows = self.record_every and E // self.record_every
-        width = inputs[1]["val_rows"].shape[1] if self.record_every else 0
+        width = data["val_rows"].shape[1] if self.record_every else 0
         slots = [[tf.zeros_like(p) for p in params] for _ in range(self.n_slots)]
         return EpochState(epoch=tf.constant(0), params=params, slots=slots, steps=zeros(K),
                           running=tf.ones([K], tf.bool), diverged=zeros(K, dtype=tf.bool),
@@ -477,8 +478,8 @@ class StackedMLP:
 
     # ------------------------------------------------------------ training
     def inputs(self, data: StackedFit, table: dict, class_weights: np.ndarray) -> tuple:
-        """The graph's arguments; fixes the (static) steps per epoch. table: the shared encoded
-        table and labels as tensors ('table', 'y')."""
+        """The graph's arguments after the state and the end epoch (the row sets first); fixes the
+        (static) steps per epoch. table: the shared encoded table and labels as tensors ('table', 'y')."""
         n_fit = data.n("fit")
         self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
         every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()),
@@ -499,7 +500,7 @@ class StackedMLP:
             "set_seeds": c(seed_hashes(data.set_seeds())),
             "activation_choice": c(self.activation_choice, tf.int32),
         }
-        return (self.params, sets, c(seed_hashes([t.seed for t in self.trials])),
+        return (sets, c(seed_hashes([t.seed for t in self.trials])),
                 c(self.epochs, tf.int32), c(self.patience, tf.int32), c(self.learning_rate),
                 c(self.momentum), c(self.l2), c(self.dropout), c(class_weights, tf.float32))
 
@@ -599,8 +600,7 @@ def _run(stacks: list, inputs: list, groups: list, jit_compile: bool, progress: 
     Without `progress`, in one call; with it, in chunks of epochs (same compiled function, same
     bits), reporting each trial's share of its epochs after each chunk."""
     function = _compiled(stacks, jit_compile)
-    states = [stack.start(a) for stack, a in zip(stacks, inputs)]
-    inputs = [a[1:] for a in inputs]  # the starting weights are in the states
+    states = [stack.start(a[0]) for stack, a in zip(stacks, inputs)]
     last = max(int(stack.epochs.max()) for stack in stacks)
     chunk = 1 if progress else last
     until = chunk
@@ -679,7 +679,8 @@ def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = 
     so that one call's compilation (single-threaded) overlaps another's; results come in call
     order. Trials the fused engine cannot train (other optimizers) go to the plain keras engine.
     progress: called with each trial's share of its epochs done as the stacks train (from the
-    training threads), costing a little (~1%); None: each call runs in one piece."""
+    training threads; the chunks cost no measurable time, BENCHMARKS.md); None: each call runs
+    in one piece."""
     trials = list(trials)
     stacks, plain = plan(trials)
     _shared_table(folds)

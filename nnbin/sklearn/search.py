@@ -113,7 +113,7 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _cross_validate(self, X, y, splits, candidates, scorers) -> tuple[dict, np.ndarray, np.ndarray]:
         """Every candidate on every split: ({scorer name: (candidates, splits) scores}, fit
         seconds, score seconds), the candidates trained in fused stacks."""
-        from nnbin.progress import FitBar, make_bar
+        from nnbin.progress import FitBar
 
         classes = np.unique(y)
         y01 = (y == classes[1]).astype(np.float32)
@@ -121,8 +121,7 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         scores = {name: np.full((len(candidates), len(splits)), np.nan) for name in scorers}
         fit_times = np.zeros((len(candidates), len(splits)))
         score_times = np.zeros((len(candidates), len(splits)))
-        bar = FitBar(make_bar(len(candidates) * len(splits), self.verbose > 0, desc="FusedSearchCV"))
-        try:
+        with FitBar(len(candidates) * len(splits), self.verbose > 0, desc="FusedSearchCV") as bar:
             for earlier, members in _by_earlier_steps(candidates, final_name):
                 folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
                 estimators = {i: _configured(final, candidates[i], final_name) for i in members}
@@ -140,8 +139,6 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     for name, scorer in scorers.items():
                         scores[name][i, k] = self._score(scorer, classes, y_prob, X_val, y_val, candidates[i])
                     score_times[i, k] = time.perf_counter() - start
-        finally:
-            bar.bar.close()
         return scores, fit_times, score_times
 
     def _candidates(self) -> list[dict]:
