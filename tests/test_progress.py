@@ -119,15 +119,11 @@ def test_the_keras_engine_reports_after_every_epoch():
     assert _shares(reports) == {t: [0.2, 0.4, 0.6, 0.8, 1.0] for t in results}
 
 
-def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsys):
-    """One stack of 6 trials x 60 epochs, then the refit of the best: each bar moves by fractions
-    of fits before any trial finishes, never goes back, and ends at exactly 6 of 6 (training) and
-    1 of 1 (refitting); --quiet (progress off) trains each call in one piece and prints nothing."""
+def _bar_positions(monkeypatch) -> dict:
+    """Where each shown bar (by its description) stands after each move, as it runs."""
     from nnbin.progress import FitBar
 
-    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
-    seen = defaultdict(list)
-    move = FitBar._move
+    seen, move = defaultdict(list), FitBar._move
 
     def recorded(self, fits):
         move(self, fits)
@@ -135,6 +131,15 @@ def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsy
             seen[self.bar.desc].append(self.bar.n)
 
     monkeypatch.setattr(FitBar, "_move", recorded)
+    return seen
+
+
+def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsys):
+    """One stack of 6 trials x 60 epochs, then the refit of the best: each bar moves by fractions
+    of fits before any trial finishes, never goes back, and ends at exactly 6 of 6 (training) and
+    1 of 1 (refitting); --quiet (progress off) trains each call in one piece and prints nothing."""
+    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
+    seen = _bar_positions(monkeypatch)
     runs = []
     original_run = fused._run
     monkeypatch.setattr(fused, "_run", lambda *a: runs.append(a[-1] is not None) or original_run(*a))
@@ -171,15 +176,12 @@ def test_fused_search_verbose_prints_the_fits_and_moves_a_bar(capsys, monkeypatc
     out, err = capsys.readouterr()
     assert out == "" and "FusedSearchCV" not in err
     monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
-    from nnbin.progress import FitBar
-
-    seen, move = [], FitBar._move
-    monkeypatch.setattr(FitBar, "_move", lambda self, fits: (move(self, fits), seen.append(self.bar.n)))
+    seen = _bar_positions(monkeypatch)
     loud = search(1)
     out, err = capsys.readouterr()
     assert out == "Fitting 3 folds for each of 2 candidates, totalling 6 fits\n"
     assert "FusedSearchCV: 100%" in err and "6.0/6" in err
     # one stack: chunks end at epochs 1, 6, 11, 16 of 20, then each trial is finished
-    assert seen == pytest.approx([6 * e / 20 for e in (1, 6, 11, 16)] + [6 - 1.2 + 0.2 * j for j in range(1, 7)])
+    assert seen["FusedSearchCV"] == pytest.approx([6 * e / 20 for e in (1, 6, 11, 16)] + [6 - 1.2 + 0.2 * j for j in range(1, 7)])
     for k in range(3):
         assert np.array_equal(quiet.cv_results_[f"split{k}_test_score"], loud.cv_results_[f"split{k}_test_score"])

@@ -7,8 +7,8 @@ its encoded table and fold preprocessing across tasks; trials travel without the
 indices (the run's splits travel once, by reference). The driver keeps the results store:
 each finished task's trials are handed back as they arrive, so resume, progress and the
 tables work as with the local executor; while tasks train, workers post each trial's share of
-its epochs to a small actor that the driver reads (live progress). Workers run the same engine code as the local
-executor, so a trial's results are the same bits wherever it runs (CPU).
+its epochs to a small actor that the driver reads (live progress). Workers run the same engine
+code as the local executor, so a trial's results are the same bits wherever it runs (CPU).
 
 Faults: a task whose worker process or node dies is retried by Ray (MAX_RETRIES) on
 another worker; its trials are delivered once, by the retry. If the driver dies, what it
