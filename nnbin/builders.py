@@ -85,6 +85,18 @@ def build_model(spec: ModelSpec, n_features: int, compile: bool = True,
     return model
 
 
+def output_logits(model: keras.Sequential, X) -> np.ndarray:
+    """Z of the output unit, the logit whose sigmoid the model returns, (n,): the layers before
+    the output applied as the model applies them, then the output layer's own kernel and bias
+    (finite where the probability rounds to 0 or 1 in float32)."""
+    h = keras.ops.convert_to_tensor(X, dtype="float32")
+    *hidden, output = model.layers
+    for layer in hidden:
+        h = layer(h, training=False)
+    z = keras.ops.add(keras.ops.matmul(h, output.kernel), output.bias)
+    return np.asarray(keras.ops.convert_to_numpy(z), dtype=np.float64).ravel()
+
+
 def build_logistic(n_features: int, **options) -> keras.Sequential:
     """Logistic regression as one sigmoid neuron (m + 1 parameters)."""
     return build_model(ModelSpec(hidden=(), **options), n_features)

@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
                             "--set models.deep.params.epochs=20 (repeatable)")
     train.add_argument("--output-dir", help="where results go (default: the config's output_dir)")
     train.add_argument("--fresh", action="store_true",
-                       help="set earlier results in the output directory aside (previous/) "
+                       help="set earlier results in the output directory aside (previous/, previous.2/, ...) "
                             "instead of resuming them")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     predict = commands.add_parser("predict", help="score new rows with a saved model")
@@ -72,7 +72,8 @@ def _inspect(args) -> None:
     print(result["description"])
     if result["coefficients"] is not None:
         print("\nLogistic regression: coefficients on standardized inputs; odds ratio = exp(coefficient)"
-              " per standard deviation (numeric) or for the category (one-hot)")
+              " per standard deviation (numeric), or of the category against the reference category"
+              " (the training rows' most frequent), which the intercept holds")
         print(result["coefficients"].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for number, values in result["activations"].items():
         print(f"A[{number}] ({values.shape[0]},{values.shape[1]}) -> "

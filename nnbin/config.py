@@ -465,21 +465,32 @@ def validate_grid(config: ExperimentConfig):
                 continue
             if not values:
                 raise ConfigError(f"{where}: list at least one value to sweep")
+            normal = []
             for j, value in enumerate(values):
                 try:
-                    Hyper.model_validate({key: value})
+                    normal.append(normal_value(key, value))
                 except ValidationError as exc:
                     raise ConfigError(f"{where}[{j}]: {error_message(exc)}") from None
-                if value in values[:j]:
-                    raise ConfigError(f"{where}[{j}]: {value!r} is listed twice; each value once, "
+                if normal[j] in normal[:j]:
+                    first = values[normal.index(normal[j])]
+                    same = "" if first == value else f" (the same value as {first!r})"
+                    raise ConfigError(f"{where}[{j}]: {value!r} is listed twice{same}; each value once, "
                                       "or the configuration's folds would be counted twice")
-        specs = []
+        _check_layer_keys(i, family)
+        specs, seen = [], {}
         for point in expand_grid(family, config.search):
             try:
-                specs.append(family_hyper(family, point).spec())
+                hyper = family_hyper(family, point)
+                specs.append(hyper.spec())
             except ConfigError as exc:
                 shown = f" at grid point {point}" if point else ""
                 raise ConfigError(f"models[{i}] ({family.name}){shown}: {exc}") from None
+            key = resolved_key(hyper)
+            if key in seen:
+                raise ConfigError(f"models[{i}].grid: the points {seen[key]} and {point} give the same "
+                                  f"network and training of {family.name}; list each configuration once, "
+                                  "or its folds would be counted twice")
+            seen[key] = point
         if not any(spec.hidden for spec in specs):
             for key in HIDDEN_LAYER_SETTINGS:
                 section = ("grid" if key in family.grid
@@ -490,6 +501,34 @@ def validate_grid(config: ExperimentConfig):
                         f"regression), so {key} would be ignored; remove it, or add hidden layers "
                         "(hidden: [16], or depth: 1 with width: 16)")
     _check_cv_keys_used(config)
+
+
+def normal_value(key: str, value):
+    """A grid value as the setting reads it (`"8"` -> 8, `"1e-2"` -> 0.01); ValidationError if invalid."""
+    return getattr(Hyper.model_validate({key: value}), key)
+
+
+def resolved_key(hyper: Hyper) -> tuple:
+    """What a configuration trains: its resolved network (activation `relu` = `[relu]` for one
+    layer) and its training settings; equal keys mean equal trials."""
+    from dataclasses import replace
+
+    spec = hyper.spec()
+    training = tuple(getattr(hyper, k) for k in ("batch_size", "epochs", "class_weight", "patience"))
+    return replace(spec, activation=spec.activations), training
+
+
+def _check_layer_keys(i: int, family: FamilyConfig) -> None:
+    """`hidden` (the list of widths) and `depth`/`width` (its shorthand) describe the same layers:
+    one family uses one of them, or a sweep of one would silently override the other."""
+    given = {key: section for section, keys in (("params", changed_fields(family.params)),
+                                                 ("grid", set(family.grid)))
+             for key in ("hidden", "depth", "width") if key in keys}
+    if "hidden" in given and {"depth", "width"} & set(given):
+        other = "depth" if "depth" in given else "width"
+        raise ConfigError(f"models[{i}].{given['hidden']}.hidden and models[{i}].{given[other]}.{other}: "
+                          f"{family.name} gives its layers twice; use hidden (a list of widths such as "
+                          "[[8], [16, 8]]) or depth and width, not both")
 
 
 def _check_distribution(config: ExperimentConfig, where: str, key: str, values: dict) -> None:
@@ -539,18 +578,75 @@ def config_from_dict(data: dict) -> ExperimentConfig:
     return config
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2's core schema: `1e-2` is a number and only true/false are booleans (YAML 1.1
+    reads `1e-2` as text and Yes, No, on, off as booleans: `positive_class: Yes` would become True)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float", "tag:yaml.org,2002:int")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _tag, _pattern, _first in (
+        ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+        ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                                    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789.")):
+    _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _bool_12(loader, node):
+    return loader.construct_scalar(node).lower() == "true"
+
+
+def _int_12(loader, node):
+    text = loader.construct_scalar(node)
+    return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _bool_12)
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _int_12)
+
+
+def parse_yaml(text: str):
+    """YAML text as data, read with YAML 1.2's core schema (see _Yaml12Loader)."""
+    return yaml.load(text, Loader=_Yaml12Loader)
+
+
+YAML_PROBLEMS = (  # PyYAML's words -> what to do, in plain words
+    ("found character '\\t'", "a tab indents line {line}; indent with spaces"),
+    ("mapping values are not allowed", "a ':' on line {line} where a key cannot start: fix the indentation "
+                                       "at line {line}, or quote a value that holds ': '"),
+    ("expected <block end>", "fix the indentation at line {line} (each key of a section lines up with the "
+                             "others; a list item starts with '- ' at its section's indentation)"),
+    ("could not find expected ':'", "a key on line {line} has no ':' after it (write key: value)"),
+    ("did not find expected key", "fix the indentation at line {line}"),
+    ("found unexpected end of stream", "a quote or bracket opened before line {line} is never closed"),
+    ("expected ',' or ']'", "a list on line {line} is not closed: add ']'"),
+    ("expected ',' or '}'", "a mapping on line {line} is not closed: add '}}'"),
+)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML syntax error in plain words, with its line."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    for words, plain in YAML_PROBLEMS:
+        if words in problem and line:
+            return f"invalid YAML: {plain.format(line=line)}"
+    return f"invalid YAML{f' at line {line}' if line else ''} ({problem})"
+
+
 def read_yaml(path) -> dict:
     """Read a YAML config file; errors name the file and line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
+        raise ConfigError(f"{path}: {yaml_problem(exc)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     return data if data is not None else {}
@@ -562,7 +658,7 @@ def apply_override(data: dict, assignment: str) -> dict:
         raise ConfigError(f"--set {assignment!r}: expected key.path=value, e.g. cv.folds=10")
     key, raw = assignment.split("=", 1)
     try:
-        value = yaml.safe_load(raw)
+        value = parse_yaml(raw)
     except yaml.YAMLError:
         value = raw
     parts = [p for p in key.replace("[", ".").replace("]", "").split(".") if p]
@@ -613,7 +709,19 @@ def load_config(path, overrides=()) -> ExperimentConfig:
 
 def expand_grid(family: FamilyConfig, search: SearchConfig | None = None) -> list[dict]:
     """The family's grid points ({setting: value}): every combination, or a random search's draws."""
-    return family_points(family.name, family.grid, search or SearchConfig())
+    points = family_points(family.name, family.grid, search or SearchConfig())
+    return [{k: _as_read(k, v) for k, v in point.items()} for point in points]
+
+
+def _as_read(key: str, value):
+    """A value written as text that a setting reads as a number (`"1e-2"`) becomes that number,
+    so that labels and duplicate checks see what is trained; other values stay as written."""
+    if isinstance(value, str):
+        try:
+            return normal_value(key, value)
+        except ValidationError:
+            return value
+    return value
 
 
 def family_hyper(family: FamilyConfig, point: dict) -> Hyper:

@@ -5,6 +5,8 @@ one-hot) is built by `Dataset.preprocessor()` and fitted on training rows only.
 """
 from __future__ import annotations
 
+import csv
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,9 +221,22 @@ def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
     the Dataset); see `from_frame` for the others."""
     from nnbin.reading import read_table as read
 
+    from nnbin.reading import data_lines
+
     options = _options(path, file_format, options, categorical)
-    dataset = from_frame(read(path, options), target=target, positive_class=positive_class, drop=drop,
-                         categorical=categorical, missing=missing, name=Path(path).name)
+    frame = read(path, options)
+    try:
+        lines = data_lines(path, options, len(frame))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        lines = None
+    if lines is not None:
+        row_label = lambda i: f"line {lines[i]}"  # noqa: E731
+    elif options.kind(Path(path)) == "excel":
+        row_label = lambda i: f"row {i + 1 + options.header} of the sheet"  # noqa: E731
+    else:
+        row_label = lambda i: f"row {i}"  # noqa: E731
+    dataset = from_frame(frame, target=target, positive_class=positive_class, drop=drop,
+                         categorical=categorical, missing=missing, name=Path(path).name, row_label=row_label)
     dataset.reading = options.recorded()
     return dataset
 
@@ -240,14 +255,17 @@ def load_dataset(name: str | None = None, file=None, target: str | None = None, 
 # ---------------------------------------------------------------- validation
 
 def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), categorical=(),
-               missing: str = "impute", name: str = "table") -> Dataset:
+               missing: str = "impute", name: str = "table", row_label=None) -> Dataset:
     """Validate a DataFrame and split it into features and a 0/1 target.
 
     positive_class: which target value becomes 1. By default the greater of the two values
     (1 for 0/1, True for booleans, the alphabetically later string, e.g. 'yes' over 'no').
     drop: columns to ignore (ids). categorical: columns to one-hot even if they look numeric.
     missing: 'impute' (median / most frequent, fitted per fold) or 'error'.
+    row_label: how errors name the i-th row (0-based), e.g. by its line in the file.
     """
+    row_label = row_label or (lambda i: f"row {i}")
+    frame = frame.reset_index(drop=True)
     if missing not in MISSING_POLICIES:
         raise DataError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
     frame = frame.rename(columns=lambda c: str(c).strip())
@@ -256,44 +274,55 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
         raise DataError(f"{name} has no data rows; it needs a header row and at least one row per class")
     if target not in columns:
         raise DataError(f"target column '{target}' not found in {name}{suggest(target, columns)} "
-                        f"(columns: {', '.join(columns)})")
+                        f"(columns: {', '.join(columns)}){_separator_hint(columns, target)}")
     for key, wanted in (("drop", drop), ("categorical", categorical)):
         unknown = [c for c in wanted if c not in columns]
         if unknown:
             raise DataError(f"{key} names column '{unknown[0]}', which is not in {name}"
                             f"{suggest(unknown[0], columns)} (columns: {', '.join(columns)})")
-    y, classes = binarize_target(frame[target], positive_class, target)
+    y, classes = binarize_target(frame[target], positive_class, target, row_label)
     X = frame.drop(columns=[target, *drop])
     if X.shape[1] == 0:
         raise DataError(f"{name} has no feature columns besides the target '{target}'")
     _refuse_dates(X)
-    numeric, categorical_cols = _feature_types(X, set(categorical))
+    numeric, categorical_cols = _feature_types(X, set(categorical), row_label)
     _warn_uninformative(X, categorical_cols, set(categorical))
     X = X.copy()
     for column in numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce").astype(float)
     for column in categorical_cols:
         X[column] = categories_as_text(X[column])
-    _check_features(X, numeric, categorical_cols, missing)
+    _check_features(X, numeric, categorical_cols, missing, row_label)
     return Dataset(name=name, X=X, y=y, numeric=numeric, categorical=categorical_cols,
                    target=target, classes=classes, impute=missing == "impute", dropped=list(drop))
 
 
-def binarize_target(column: pd.Series, positive_class, target: str):
+def _separator_hint(columns: list[str], target: str) -> str:
+    """'; the file looks ';'-separated: set sep: ";"' when the header split on another character
+    holds the target."""
+    for sep in (";", "\t", "|", ":"):
+        if any(target in [part.strip() for part in c.split(sep)] for c in columns):
+            shown = "\\t" if sep == "\t" else sep
+            return f"; the header looks {shown!r}-separated: set sep: \"{shown}\""
+    return ""
+
+
+def binarize_target(column: pd.Series, positive_class, target: str, row_label=None):
     """Map the target to 0/1; return (y, {original value: code}).
 
     positive_class: the value that becomes 1 (a two-valued target; default the greater), or a
     list of values that become 1, every other value 0 (any number of values)."""
     n_missing = int(column.isna().sum())
     if n_missing:
-        rows = ", ".join(str(i) for i in column.index[column.isna()][:5])
-        raise DataError(f"target column '{target}' has {n_missing} missing value(s) (rows {rows}); "
+        row_label = row_label or (lambda i: f"row {i}")
+        rows = ", ".join(row_label(i) for i in np.flatnonzero(column.isna().to_numpy())[:5])
+        raise DataError(f"target column '{target}' has {n_missing} missing value(s) ({rows}); "
                         "drop or fill those rows (or add their marker to na_values and drop them)")
     values = sorted(pd.unique(column), key=lambda v: (str(type(v)), v))
     listed = ", ".join(repr(_plain(v)) for v in values[:10]) + (" ..." if len(values) > 10 else "")
     if isinstance(positive_class, (list, tuple)):
-        positive = [v for v in values if _matches(v, positive_class)]
-        unknown = [p for p in positive_class if not any(_matches(v, [p]) for v in values)]
+        positive = [v for v in values if any(v in _matching(values, p) for p in positive_class)]
+        unknown = [p for p in positive_class if not _matching(values, p)]
         if unknown:
             raise DataError(f"positive_class lists {unknown[0]!r}, which is not a value of target column "
                             f"'{target}' (its values: {listed})")
@@ -301,13 +330,17 @@ def binarize_target(column: pd.Series, positive_class, target: str):
             raise DataError(f"positive_class lists every value of target column '{target}' ({listed}); "
                             "leave at least one value for the negative class")
     else:
+        if len(values) > 2 and positive_class is not None:
+            raise DataError(f"positive_class {positive_class!r} is one value, but target column '{target}' has "
+                            f"{len(values)} values ({listed}); list the values that are the positive class, "
+                            f"e.g. positive_class: [{_plain(positive_class)}] (those become 1, every other value 0)")
         if len(values) != 2:
             how = ("a binary target needs two classes; check that you chose the right column"
                    if len(values) < 2 else
                    f"say which values are the positive class with a list, e.g. positive_class: "
                    f"[{', '.join(str(_plain(v)) for v in values[1:])}] (those become 1, every other value 0)")
             raise DataError(f"target column '{target}' has {len(values)} distinct value(s) ({listed}); {how}")
-        positive = [values[1]] if positive_class is None else [v for v in values if _matches(v, [positive_class])]
+        positive = [values[1]] if positive_class is None else _matching(values, positive_class)
         if not positive:
             raise DataError(f"positive_class {positive_class!r} is not a value of target column "
                             f"'{target}' (its values: {listed})")
@@ -316,9 +349,14 @@ def binarize_target(column: pd.Series, positive_class, target: str):
     return column.isin(positive).to_numpy().astype(np.int64), classes
 
 
-def _matches(value, wanted) -> bool:
-    """A target value equals one of `wanted`, as a value or as text (config values are YAML)."""
-    return any(value == w or str(_plain(value)) == str(w) for w in wanted)
+def _matching(values: list, wanted) -> list:
+    """The target values `wanted` names: equal as a value or as text (config values are YAML:
+    `1` names '1'); else the one value equal to it ignoring case (`yes` names 'Yes')."""
+    exact = [v for v in values if v == wanted or str(_plain(v)) == str(wanted)]
+    if exact or not isinstance(wanted, str):
+        return exact
+    folded = [v for v in values if str(_plain(v)).casefold() == wanted.casefold()]
+    return folded if len(folded) == 1 else []
 
 
 def _looks_numeric(series: pd.Series) -> tuple[bool, pd.Series]:
@@ -327,7 +365,7 @@ def _looks_numeric(series: pd.Series) -> tuple[bool, pd.Series]:
     return bool(parsed[present].notna().mean() >= 0.8) if present.any() else False, parsed
 
 
-def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str], list[str]]:
+def _feature_types(X: pd.DataFrame, forced_categorical: set, row_label) -> tuple[list[str], list[str]]:
     """Numeric and categorical columns; text in a mostly-numeric column is an error."""
     numeric, categorical = [], []
     for column in X.columns:
@@ -346,7 +384,7 @@ def _feature_types(X: pd.DataFrame, forced_categorical: set) -> tuple[list[str],
             elif mostly_numeric:
                 marker = bad.iloc[0]
                 raise DataError(
-                    f"column '{column}' is numeric but row {bad.index[0]} holds {marker!r} "
+                    f"column '{column}' is numeric but {row_label(X.index.get_loc(bad.index[0]))} holds {marker!r} "
                     f"({len(bad)} such value(s)); if it marks a missing value, add na_values: "
                     f"[{marker!r}]; else fix or blank them, or list '{column}' under categorical"
                 )
@@ -399,7 +437,7 @@ def _warn_uninformative(X: pd.DataFrame, categorical: list[str], forced: set) ->
                           f"table, or drop it", NnbinWarning, stacklevel=3)
 
 
-def _check_features(X: pd.DataFrame, numeric, categorical, missing: str):
+def _check_features(X: pd.DataFrame, numeric, categorical, missing: str, row_label):
     for column in X.columns:
         if X[column].isna().all():
             raise DataError(f"feature column '{column}' is entirely missing; drop it (drop: [{column}])")
@@ -407,9 +445,9 @@ def _check_features(X: pd.DataFrame, numeric, categorical, missing: str):
         values = X[column].to_numpy()
         infinite = np.isinf(values)
         if infinite.any():
-            row = X.index[infinite][0]
+            row = row_label(int(np.flatnonzero(infinite)[0]))
             raise DataError(f"column '{column}' holds a non-finite number ({values[infinite][0]}) "
-                            f"at row {row}; replace it with a finite value or leave it blank")
+                            f"at {row}; replace it with a finite value or leave it blank")
     if missing == "error":
         counts = X.isna().sum()
         counts = counts[counts > 0]

@@ -181,7 +181,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     the same config resumes: trials already finished are not trained again.
     With `cv.nested`, each family's grid is tuned inside every outer training fold and only
     the chosen configuration is scored on the outer fold.
-    fresh: set earlier results in output_dir aside (in previous/) and start again.
+    fresh: set earlier results in output_dir aside (previous/, previous.2/, ...; never deleted)
+    and start again.
     report: also write the plots (PNG) and report.html.
     """
     if isinstance(config, (str, Path)):

@@ -216,7 +216,8 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         info = {"family": row.family, "config": row.config, "epochs": fitted.trial.hyper.epochs,
                 "hyperparameters": fitted.trial.hyper.model_dump(mode="json"),
                 "threshold": config.threshold, "cv_scores": scores, "rows": len(rows),
-                "inputs": list(preprocessor[0].get_feature_names_out())}
+                "inputs": list(preprocessor[0].get_feature_names_out()),
+                "reference_categories": reference_categories(dataset, rows)}
         if len(test_rows):
             info["test_rows"] = len(test_rows)
             info["test_scores"] = score(dataset.y[test_rows], fitted.y_prob, config.metrics,
@@ -227,6 +228,17 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         saved.append(save_model(directory / row.family, model, dataset, info,
                                 trained_categories(preprocessor, dataset)))
     return saved
+
+
+def reference_categories(dataset: Dataset, rows) -> dict[str, str]:
+    """Per categorical column, its most frequent category in the rows the model was trained on
+    (ties: the first in sorted order): what `nnbin inspect` compares each category with."""
+    found = {}
+    for column in dataset.categorical:
+        counts = dataset.X[column].iloc[np.asarray(rows)].dropna().astype(str).value_counts()
+        if len(counts):
+            found[column] = sorted(counts[counts == counts.max()].index)[0]
+    return found
 
 
 def trained_categories(preprocessor, dataset: Dataset) -> list[list[str]]:

@@ -1,5 +1,6 @@
 """Look inside a saved model: its layers in the course's notation, the hidden activations
-A[l] for given rows, and for logistic regression the coefficients and odds ratios."""
+A[l] for given rows, and for logistic regression the coefficients and odds ratios (categories
+against a reference category)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,20 +17,39 @@ def _network(model):
     return next(layer for layer in model.layers if isinstance(layer, keras.Sequential))
 
 
-def coefficients(network, inputs: list[str]) -> pd.DataFrame | None:
-    """Logistic regression only: weight, odds ratio exp(w) per input (per standard deviation for
-    numeric columns, for the category versus none of the listed ones for one-hot inputs)."""
+def coefficients(network, info: dict) -> pd.DataFrame | None:
+    """Logistic regression only: coefficient and odds ratio exp(coefficient) per input, on the
+    standardized inputs (per standard deviation) for numeric columns; for a categorical column,
+    each category against a reference category (`reference`, the training rows' most frequent):
+    one-hot inputs beside an intercept are not identified one by one, but their differences
+    w_category - w_reference are, and the intercept absorbs every reference's weight."""
     import keras
 
     dense = [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)]
     if len(dense) != 1:
         return None
     weights, bias = dense[0].get_weights()
-    table = pd.DataFrame({"input": inputs, "coefficient": weights[:, 0],
-                          "odds_ratio": np.exp(weights[:, 0])})
+    weight = dict(zip(info.get("inputs", []), weights[:, 0].astype(np.float64)))
+    intercept = float(bias[0])
+    rows = []
+    for feature in info.get("features", []):
+        name = feature["name"]
+        if feature["kind"] == "numeric":
+            rows.append((name, "", float(weight[name])))
+            continue
+        seen = [c for c in feature["categories"] if f"{name}_{c}" in weight]
+        reference = info.get("reference_categories", {}).get(name, seen[0] if seen else None)
+        if reference is None:
+            continue
+        base = weight[f"{name}_{reference}"]
+        intercept += base
+        rows += [(f"{name}: {c}", reference, weight[f"{name}_{c}"] - base) for c in seen if c != reference]
+    table = pd.DataFrame(rows, columns=["input", "reference", "coefficient"])
+    table["odds_ratio"] = np.exp(table["coefficient"])
     table = table.reindex(table["coefficient"].abs().sort_values(ascending=False).index)
-    intercept = pd.DataFrame({"input": ["(intercept)"], "coefficient": bias, "odds_ratio": np.exp(bias)})
-    return pd.concat([table, intercept], ignore_index=True)
+    last = pd.DataFrame({"input": ["(intercept)"], "reference": [""], "coefficient": [intercept],
+                         "odds_ratio": [np.exp(intercept)]})
+    return pd.concat([table, last], ignore_index=True)
 
 
 def activations(model, inputs: dict, layers=None) -> dict[int, np.ndarray]:
@@ -61,7 +81,7 @@ def inspect_model(directory, frame: pd.DataFrame | None = None, layers=None, out
     from nnbin.builders import describe
     network = _network(model)
     result = {"description": describe(network, n=len(frame) if frame is not None else "n", print_it=False),
-              "coefficients": coefficients(network, info.get("inputs", [])), "activations": {}}
+              "coefficients": coefficients(network, info), "activations": {}}
     if frame is not None:
         result["activations"] = activations(model, model_inputs(frame, info, ignore_extra=True), layers)
         out = Path(out_dir or directory)

@@ -131,7 +131,7 @@ def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
     probability = np.asarray(model(inputs, training=False)).ravel()
     result = frame.copy()
     result["probability"] = probability
-    labels = prediction_labels(info["classes"])
+    labels = prediction_labels(info["classes"], info.get("target", "target"))
     result["prediction"] = np.where(probability >= info.get("threshold", 0.5), labels[1], labels[0])
     unscored = ~np.isfinite(probability)
     if unscored.any():  # never a class for a probability that is not a number
@@ -141,13 +141,14 @@ def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
     return result
 
 
-def prediction_labels(classes: dict) -> dict:
-    """{0: label, 1: label}: the target's value of each class, or the class code itself when
-    several target values make one class (positive_class: [...])."""
+def prediction_labels(classes: dict, target: str = "target") -> dict:
+    """{0: label, 1: label}: the target's value of each class; where several target values make
+    one class (positive_class: [...]), the values it stands for, e.g. 'num in [1, 2, 3, 4]'
+    (never a bare 0/1 that would read as a value of the target)."""
     values = {code: [value for value, c in classes.items() if c == code] for code in (0, 1)}
     if all(len(v) == 1 for v in values.values()):
         return {code: v[0] for code, v in values.items()}
-    return {0: 0, 1: 1}
+    return {code: f"{target} in [{', '.join(map(str, v))}]" for code, v in values.items()}
 
 
 def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None,

@@ -102,6 +102,33 @@ def _read_text(path: Path, options: ReadOptions) -> pd.DataFrame:
                        dtype=text or None, **_text_options(path, options))
 
 
+def data_lines(path, options: ReadOptions, n_rows: int) -> list[int] | None:
+    """The 1-based line of the file on which each of the table's n_rows data rows starts
+    (blank and comment lines and the header skipped, as pandas skips them; quoted fields may
+    span lines); None where that cannot be told (another format, a separator of several
+    characters, a count that disagrees with pandas')."""
+    import csv
+
+    path = Path(path)
+    options_text = _text_options(path, options)
+    if options.kind(path) not in ("csv", "tsv") or len(options_text["sep"]) != 1:
+        return None
+    lines, start, header = [], 1, options.header
+    with open(path, encoding=options_text["encoding"], newline="") as handle:
+        reader = csv.reader(handle, delimiter=options_text["sep"], skipinitialspace=True)
+        for record in reader:
+            first, start = start, reader.line_num + 1
+            if not record or all(not field.strip() for field in record):
+                continue
+            if options.comment and record[0].lstrip().startswith(options.comment):
+                continue
+            if header:
+                header = False
+                continue
+            lines.append(first)
+    return lines if len(lines) == n_rows else None
+
+
 def _read_excel(path: Path, options: ReadOptions) -> pd.DataFrame:
     """An Excel sheet (cells keep their types: a code typed as text stays text)."""
     frame = pd.read_excel(path, sheet_name=options.sheet, header=0 if options.header else None,

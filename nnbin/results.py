@@ -69,6 +69,7 @@ def summarize(trials: pd.DataFrame, metrics, rank_by: str) -> pd.DataFrame:
     """Mean and sd of each metric per configuration, ranked best first by `rank_by`; a
     configuration with a failed (diverged) trial ranks after every complete one, and its
     `note` says so (its means are over its finished trials only)."""
+    _check_each_fold_once(trials)
     grouped = trials.groupby(["family", "config"], sort=False)
     summary = grouped.agg(
         architecture=("architecture", "first"),
@@ -87,6 +88,19 @@ def summarize(trials: pd.DataFrame, metrics, rank_by: str) -> pd.DataFrame:
     summary = rank_order(summary, f"{rank_by}_mean", rank_by)
     summary.insert(0, "rank", range(1, len(summary) + 1))
     return summary.reset_index(drop=True)
+
+
+def _check_each_fold_once(trials: pd.DataFrame) -> None:
+    """A configuration holds each (repeat, fold) once: at most folds x repeats trials. Anything
+    else would shrink its sd and inflate its paired tests, so it is an error, never a summary."""
+    keys = ["family", "config", "repeat", "fold"] + (["inner_fold"] if "inner_fold" in trials else [])
+    twice = trials[trials.duplicated(keys, keep=False)]
+    if len(twice):
+        row = twice.iloc[0]
+        times = int((twice[keys] == row[keys]).all(axis=1).sum())
+        raise RuntimeError(f"internal error: configuration '{row['config']}' holds repeat {row['repeat']} "
+                           f"fold {row['fold']} {times} times; "
+                           "its summary would count folds twice (please report this)")
 
 
 def best_per_family(summary: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -58,6 +57,20 @@ def data_fingerprint(dataset, splits) -> dict:
     return {"table": table.hexdigest()[:16], "rows": int(dataset.n_rows), "splits": plan.hexdigest()[:16]}
 
 
+def is_generation(name: str) -> bool:
+    """`previous`, `previous.2`, ...: a run set aside by --fresh."""
+    return name == "previous" or (name.startswith("previous.") and name[len("previous."):].isdigit())
+
+
+def next_generation(directory: Path) -> Path:
+    """The first free name of previous/, previous.2/, previous.3/, ..."""
+    candidate, number = directory / "previous", 1
+    while candidate.exists():
+        number += 1
+        candidate = directory / f"previous.{number}"
+    return candidate
+
+
 class ResultsStore:
     """Finished trials of one config, on one dataset, in `output_dir/trials.jsonl`."""
 
@@ -73,7 +86,8 @@ class ResultsStore:
     def open(self, fresh: bool = False) -> dict[str, dict]:
         """Check the directory belongs to this config; return finished records by trial id.
 
-        fresh: discard earlier results of any config (moved to `previous/`, not deleted).
+        fresh: set earlier results of any config aside, models included (moved to `previous/`,
+        or `previous.2/`, ... when that is taken; nothing is deleted).
         """
         if fresh and (self.path.exists() or self.stamp.exists()):
             self._set_aside()
@@ -104,14 +118,15 @@ class ResultsStore:
                                                "data": self.data, "config": self.config}, indent=2))
         return self._read()
 
-    def _set_aside(self) -> None:
-        previous = self.dir / "previous"
-        if previous.exists():
-            shutil.rmtree(previous)
+    def _set_aside(self) -> Path:
+        """Move everything of the last run (tables, store, plots, models/) into a new generation,
+        `previous/`, then `previous.2/`, `previous.3/`, ...: earlier generations are never touched."""
+        previous = next_generation(self.dir)
         previous.mkdir()
-        for item in self.dir.iterdir():
-            if item.name != "previous" and item.is_file():
+        for item in sorted(self.dir.iterdir()):
+            if item != previous and not is_generation(item.name):
                 item.replace(previous / item.name)
+        return previous
 
     def _read(self) -> dict[str, dict]:
         """Complete lines only: a last line torn by a crash is cut off so appends stay clean, and

@@ -207,6 +207,18 @@ class EpochState(NamedTuple):
     curve: tf.Tensor          # (recorded epochs, K, v) the scored fold's probabilities
 
 
+class StackOutcome(NamedTuple):
+    """What a finished stack gives back, per model k (`StackedMLP.finish`)."""
+
+    history: list             # {"loss": [...], "val_loss": [...]} per model
+    epochs_run: np.ndarray    # (K,)
+    best_epoch: np.ndarray    # (K,) 1-based epoch whose weights were kept
+    diverged: np.ndarray      # (K,)
+    probabilities: np.ndarray  # (K, v) validation probabilities of the kept weights
+    logits: np.ndarray        # (K, v) their logits
+    curves: list              # (recorded 1-based epochs, (epochs, v) probabilities) per model
+
+
 class StackedMLP:
     """K multilayer perceptrons of one architecture, trained together."""
 
@@ -305,19 +317,22 @@ class StackedMLP:
                                  (tf.constant(0), tf.zeros([self.n_models], tf.float32)))
         return total / tf.maximum(tf.cast(n, tf.float32), 1.0) + self._penalty(params, l2)
 
-    def _predict_graph(self, params, data):
-        """Validation probabilities (K, v), PREDICT_CHUNK rows at a time."""
+    def _predict_graph(self, params, data, with_logits: bool = False):
+        """Validation probabilities (K, v), PREDICT_CHUNK rows at a time; with_logits: also the
+        logits they are the sigmoid of, ((K, v), (K, v))."""
         chunks = data["val_rows"].shape[1] // PREDICT_CHUNK
         val_rows = tf.reshape(data["val_rows"], [-1, chunks, PREDICT_CHUNK])
+        blocks = lambda: tf.TensorArray(tf.float32, size=chunks,  # noqa: E731
+                                        element_shape=[self.n_models, PREDICT_CHUNK])
 
-        def predict_chunk(c, out):
+        def predict_chunk(c, out, raw):
             rows = tf.gather(val_rows, c, axis=1)
-            return c + 1, out.write(c, tf.sigmoid(self._logits(params, self._features(data, rows), data)))
+            logits = self._logits(params, self._features(data, rows), data)
+            return c + 1, out.write(c, tf.sigmoid(logits)), raw.write(c, logits) if with_logits else raw
 
-        _, out = tf.while_loop(lambda c, _: c < chunks, predict_chunk,
-                               (tf.constant(0), tf.TensorArray(tf.float32, size=chunks,
-                                                               element_shape=[self.n_models, PREDICT_CHUNK])))
-        return tf.reshape(tf.transpose(out.stack(), [1, 0, 2]), [self.n_models, -1])
+        _, out, raw = tf.while_loop(lambda c, *_: c < chunks, predict_chunk, (tf.constant(0), blocks(), blocks()))
+        whole = lambda array: tf.reshape(tf.transpose(array.stack(), [1, 0, 2]), [self.n_models, -1])  # noqa: E731
+        return (whole(out), whole(raw)) if with_logits else whole(out)
 
     # ------------------------------------------------------------ optimizers (Keras' rules)
     def _update(self, params, slots, grads, step, active, lr, momentum):
@@ -466,13 +481,16 @@ class StackedMLP:
         (state,) = tf.while_loop(lambda state: (state.epoch < last) & tf.reduce_any(state.running), epoch,
                                  (state,))
 
-        def final():
+        def final():  # the kept weights, their probabilities and logits, the last epoch's probabilities
             kept = [tf.where(_per_model(watched_models, p), bp, p)
                     for p, bp in zip(state.params, state.best_params)]
-            return kept, self._predict_graph(kept, data)
+            probabilities, logits = self._predict_graph(kept, data, with_logits=True)
+            last = self._predict_graph(state.params, data) if self.uses_early_stopping else probabilities
+            return kept, probabilities, logits, last
 
         def not_yet():
-            return [tf.zeros_like(p) for p in state.params], tf.zeros([K, data["val_rows"].shape[1]])
+            empty = tf.zeros([K, data["val_rows"].shape[1]])
+            return [tf.zeros_like(p) for p in state.params], empty, empty, empty
 
         return state, tf.cond(until >= E, final, not_yet)
 
@@ -520,9 +538,11 @@ class StackedMLP:
     def finish(self, state: EpochState, final: tuple) -> tuple:
         """Keep the trained weights; return per-model histories, epochs run, divergence flags
         and validation probabilities."""
-        self.params, probabilities = final
+        self.params, probabilities, logits, last = final
+        probabilities, last = probabilities.numpy(), last.numpy()
         losses, stop_losses, epochs_run, curve = (state.losses.numpy(), state.stop_losses.numpy(),
                                                   state.epochs_run.numpy(), state.curve.numpy())
+        best_epoch = state.best_epoch.numpy()
         history, curves = [], []
         for k, ran in enumerate(epochs_run):
             record = {"loss": losses[:ran, k].tolist()}
@@ -530,9 +550,14 @@ class StackedMLP:
                 record["val_loss"] = stop_losses[:ran, k].tolist()
             history.append(record)
             recorded = [e for e in range(self.record_every, ran + 1, self.record_every)] if self.record_every else []
-            curves.append((recorded, curve[:len(recorded), k]))
-        return (history, epochs_run, state.best_epoch.numpy(), state.diverged.numpy(), probabilities.numpy(),
-                curves)
+            points = dict(zip(recorded, curve[:len(recorded), k]))
+            points.setdefault(int(ran), last[k])               # the last epoch, whatever the stride
+            points.setdefault(int(best_epoch[k]), probabilities[k])  # and the restored best one
+            epochs = sorted(e for e in points if e > 0)
+            curves.append((epochs, np.stack([points[e] for e in epochs]) if epochs
+                           else np.zeros((0, curve.shape[-1] or probabilities.shape[1]), np.float32)))
+        return StackOutcome(history, epochs_run, best_epoch, state.diverged.numpy(), probabilities,
+                            logits.numpy(), curves)
 
     def release(self) -> None:
         """Drop the trials (their folds' row indices) and weights: the compiled-function cache
@@ -642,19 +667,20 @@ def train_groups(groups: list[list[Trial]], folds: FoldCache, keep_models: bool 
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
     for stack, data, (state, final), trials in zip(stacks, datasets, outputs, groups):
-        history, epochs_run, best_epoch, diverged, probabilities, curves = stack.finish(state, final)
+        outcome = stack.finish(state, final)
         n_val = data.n("validation")
         for k, trial in enumerate(trials):
-            y_prob = probabilities[k, :n_val[k]].astype(np.float64)
-            epochs, curve = curves[k]
+            y_prob = outcome.probabilities[k, :n_val[k]].astype(np.float64)
+            logits = outcome.logits[k, :n_val[k]].astype(np.float64)
+            epochs, curve = outcome.curves[k]
             status = "ok"
-            if diverged[k] or not np.all(np.isfinite(y_prob)):
-                y_prob, status = np.full(n_val[k], np.nan), "diverged"
+            if outcome.diverged[k] or not np.all(np.isfinite(y_prob)):
+                y_prob, logits, status = np.full(n_val[k], np.nan), np.full(n_val[k], np.nan), "diverged"
             weights = stack.weights(k)
             model = to_keras(trial, weights, n_features) if keep_models else None
-            results.append(TrialResult(trial, y_prob, history[k], int(epochs_run[k]), seconds,
-                                       status, model, weights, best_epoch=int(best_epoch[k]),
-                                       batch_end=False, curve=(epochs, curve[:, :n_val[k]])))
+            results.append(TrialResult(trial, y_prob, outcome.history[k], int(outcome.epochs_run[k]), seconds,
+                                       status, model, weights, best_epoch=int(outcome.best_epoch[k]),
+                                       batch_end=False, curve=(epochs, curve[:, :n_val[k]]), logits=logits))
         stack.release()
     results[-1].batch_end = True
     return results

@@ -35,6 +35,7 @@ class TrialResult:
     # validation curve, recorded only: (1-based epochs, (len(epochs), n_validation) probabilities
     # of the scored fold after each of them); never used to stop or to choose
     curve: tuple | None = field(default=None, repr=False)
+    logits: np.ndarray | None = field(default=None, repr=False)  # of y_prob, where the engine has them
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:

@@ -20,7 +20,6 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from nnbin.config import Hyper, error_message
 from nnbin.errors import ConfigError
 
-PROBABILITY_CLIP = 1e-12   # decision_function stays finite where float32 probabilities reach 0 or 1
 SEED_LIMIT = 2 ** 31 - 1
 
 _MODELS = None             # compiled Keras models reused across fits (see keras_engine.ModelCache)
@@ -238,18 +237,24 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def decision_function(self, X) -> np.ndarray:
-        """Log-odds of classes_[1], log(p / (1 - p)) (> 0 where predict gives classes_[1])."""
-        p = np.clip(self._positive_probability(X), PROBABILITY_CLIP, 1 - PROBABILITY_CLIP)
-        return np.log(p) - np.log1p(-p)
+        """Log-odds of classes_[1]: the output unit's logit z, whose sigmoid predict_proba gives
+        (> 0 where predict gives classes_[1]; finite where the probability rounds to 0 or 1)."""
+        from nnbin.builders import output_logits
+
+        X = self._checked(X)
+        return output_logits(self.model_, X) if len(X) else np.zeros(0)
 
     def predict(self, X) -> np.ndarray:
         """classes_[1] where its probability is >= 0.5 (nnbin's threshold rule), else classes_[0]."""
         positive = self._positive_probability(X) >= 0.5
         return self.classes_[positive.astype(int)]
 
-    def _positive_probability(self, X) -> np.ndarray:
+    def _checked(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64]).astype(np.float32)
+        return validate_data(self, X, reset=False, dtype=[np.float32, np.float64]).astype(np.float32)
+
+    def _positive_probability(self, X) -> np.ndarray:
+        X = self._checked(X)
         if not len(X):
             return np.zeros(0)
         return np.asarray(self.model_(X, training=False), dtype=np.float64).ravel()

@@ -3,6 +3,7 @@ folds train together on nnbin's fused engine (one stack per architecture), with
 GridSearchCV's results (`cv_results_`, `best_*`, refit)."""
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections import defaultdict
@@ -96,12 +97,13 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.scorer_ = scorers if self.multimetric_ else scorers["score"]
         self.n_splits_ = len(splits)
         self.cv_results_ = _results(candidates, scores, fit_times, score_times)
-        if self.refit is not False:
+        if self.refit is not False or not self.multimetric_:  # as GridSearchCV: one metric needs no refit
             self.best_index_ = (int(self.refit(self.cv_results_)) if callable(self.refit)
                                 else int(self.cv_results_[f"rank_test_{refit_metric}"].argmin()))
             self.best_params_ = candidates[self.best_index_]
             if not callable(self.refit):
                 self.best_score_ = float(self.cv_results_[f"mean_test_{refit_metric}"][self.best_index_])
+        if self.refit is not False:
             start = time.perf_counter()
             self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
             self.refit_time_ = time.perf_counter() - start
@@ -125,11 +127,13 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             for earlier, members in _by_earlier_steps(candidates, final_name):
                 folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
                 estimators = {i: _configured(final, candidates[i], final_name) for i in members}
+                # GridSearchCV fits a fresh clone per fold: a RandomState gives every fold the same draw
+                seeds = {i: fit_seed(copy.deepcopy(estimators[i].random_state)) for i in members}
                 trials = [Trial(f"candidate {i}", {"candidate": i}, estimators[i].hyper(),
-                                Split(0, k, train, validation), fit_seed(estimators[i].random_state), f"{i}/{k}")
+                                Split(0, k, train, validation), seeds[i], f"{i}/{k}")
                           for i in members for k, (train, validation) in enumerate(fold_rows)]
                 bar.expect(t.id for t in trials)
-                for trial, y_prob, seconds in _train(trials, estimators, folds, bar.listener):
+                for trial, y_prob, logits, seconds in _train(trials, estimators, folds, bar.listener):
                     bar.finished([trial.id])
                     i, k = trial.point["candidate"], trial.split.fold
                     fit_times[i, k] = seconds
@@ -137,7 +141,8 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     validation = splits[k][1]
                     X_val, y_val = _safe_indexing(X, validation), y[validation]
                     for name, scorer in scorers.items():
-                        scores[name][i, k] = self._score(scorer, classes, y_prob, X_val, y_val, candidates[i])
+                        scores[name][i, k] = self._score(scorer, _Predictions(classes, y_prob, logits),
+                                                         X_val, y_val, candidates[i])
                     score_times[i, k] = time.perf_counter() - start
         return scores, fit_times, score_times
 
@@ -191,9 +196,9 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             offset += n_train + n_val
         return ArrayFolds(np.concatenate(blocks), np.concatenate(labels), final.validation_fraction), rows
 
-    def _score(self, scorer, classes, y_prob, X_val, y_val, params) -> float:
+    def _score(self, scorer, predictions, X_val, y_val, params) -> float:
         try:
-            return float(scorer(_Predictions(classes, y_prob), X_val, y_val))
+            return float(scorer(predictions, X_val, y_val))
         except Exception as exc:  # a diverged fit (NaN probabilities), as GridSearchCV's error_score
             if self.error_score == "raise":
                 raise
@@ -222,11 +227,12 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
 
 class _Predictions(ClassifierMixin, BaseEstimator):
-    """A fitted classifier standing in for one trial: its stored validation probabilities,
-    for scikit-learn's scorers."""
+    """A fitted classifier standing in for one trial: its validation probabilities and their
+    logits (decision_function, as NNBinClassifier's), for scikit-learn's scorers."""
 
-    def __init__(self, classes, y_prob):
+    def __init__(self, classes, y_prob, logits):
         self.classes_, self.y_prob = classes, np.asarray(y_prob, dtype=np.float64)
+        self.logits = np.asarray(logits, dtype=np.float64)
 
     def _check(self, X):
         if len(X) != len(self.y_prob):
@@ -240,7 +246,7 @@ class _Predictions(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         self._check(X)
-        return self.y_prob
+        return self.logits
 
     def predict(self, X):
         self._check(X)
@@ -307,14 +313,14 @@ def _dense(part) -> np.ndarray:
 
 
 def _train(trials: list, estimators: dict, folds, progress=None):
-    """(trial, validation probabilities, fit seconds) for every trial: the fused engine's
+    """(trial, validation probabilities, their logits, fit seconds) for every trial: the fused engine's
     stacks (reporting to `progress`, see fused.train_trials), and a plain NNBinClassifier fit
     for optimizers it does not fuse."""
     from nnbin.engines import fused
 
     stacks, plain = fused.plan(trials)
     for result in fused.train_trials([t for stack in stacks for t in stack], folds, progress=progress):
-        yield result.trial, result.y_prob, result.fit_seconds
+        yield result.trial, result.y_prob, result.logits, result.fit_seconds
     values, labels = folds.table().values, folds.labels
     for trial in plain:
         estimator = clone(estimators[trial.point["candidate"]]).set_params(random_state=trial.seed)
@@ -322,9 +328,10 @@ def _train(trials: list, estimators: dict, folds, progress=None):
         try:
             estimator.fit(values[trial.split.train], labels[trial.split.train])
             y_prob = estimator.predict_proba(values[trial.split.validation])[:, 1]
+            logits = estimator.decision_function(values[trial.split.validation])
         except ValueError:  # diverged: scored as error_score
-            y_prob = np.full(len(trial.split.validation), np.nan)
-        yield trial, y_prob, time.perf_counter() - start
+            y_prob = logits = np.full(len(trial.split.validation), np.nan)
+        yield trial, y_prob, logits, time.perf_counter() - start
 
 
 def _rank(means: np.ndarray) -> np.ndarray:
