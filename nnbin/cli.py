@@ -182,8 +182,9 @@ def _compare(args) -> None:
     result = load_results(args.directory)
     metric = args.metric or result.config.rank_by
     if metric not in result.config.metrics:
-        raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}"
-                         f"{suggest(metric, result.config.metrics)}")
+        hint = ("; did you mean 'roc_auc'?" if metric.lower() in ("auc", "roc", "auroc", "rocauc")
+                and "roc_auc" in result.config.metrics else suggest(metric, result.config.metrics))
+        raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}{hint}")
     comparison = compare(result.trials, args.a, args.b, metric)
     folds = paired_scores(result.trials, args.a, args.b, metric)
     print(f"{metric} per fold ({len(folds)} paired folds):")

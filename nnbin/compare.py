@@ -48,20 +48,29 @@ class Comparison:
         if self.n < 2:
             return (f"{self.a} cannot be compared with {self.b}: {self.n} fold(s) scored for both "
                     "(failed trials have no scores)")
+        name = METRIC_NAMES.get(self.metric, self.metric)
+        if self.ci_low == self.ci_high == self.mean_difference == 0:
+            return (f"{self.a} and {self.b} do not differ: the same {name} on every one of the {self.n} "
+                    "paired folds")
         better = (self.mean_difference > 0) == higher_is_better(self.metric)
         if self.significant:
             head = f"{self.a} is significantly {'better' if better else 'worse'} than {self.b}"
         else:
             head = f"{self.a} is not significantly {'better' if better else 'worse'} than {self.b}"
-        name = METRIC_NAMES.get(self.metric, self.metric)
         level = f"{self.confidence:.0%}"
-        return (f"{head}: Δ{name} = {self.mean_difference:+.3f}, {level} CI "
-                f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}], p = {_p(self.p_value)} "
+        return (f"{head}: Δ{name} = {_signed(self.mean_difference)}, {level} CI "
+                f"[{_signed(self.ci_low)}, {_signed(self.ci_high)}], {_p(self.p_value)} "
                 f"({self.n} paired folds, corrected resampled t-test)")
 
 
+def _signed(x: float) -> str:
+    """+0.012, -0.004; never -0.000 (a tiny negative rounds to +0.000)."""
+    text = f"{x:+.3f}"
+    return "+0.000" if text == "-0.000" else text
+
+
 def _p(p: float) -> str:
-    return "n/a" if math.isnan(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+    return "p n/a" if math.isnan(p) else ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
 
 
 def corrected_t_test(differences, test_fraction_over_train: float, confidence: float = 0.95):
@@ -96,7 +105,9 @@ def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
             from nnbin.errors import ConfigError
             from nnbin.spec import suggest
 
-            raise ConfigError(f"no configuration '{label}'{suggest(label, set(trials['config']))}")
+            names = list(dict.fromkeys(trials["config"]))
+            shown = ", ".join(f"'{n}'" for n in names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+            raise ConfigError(f"no configuration '{label}'{suggest(label, names)}; the run's configurations: {shown}")
     paired = paired_scores(trials, a, b, metric)
     sizes = trials[trials["config"] == a][["n_train", "n_validation"]].mean()
     ratio = float(sizes["n_validation"] / sizes["n_train"])

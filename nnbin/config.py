@@ -622,8 +622,8 @@ YAML_PROBLEMS = (  # PyYAML's words -> what to do, in plain words
     ("could not find expected ':'", "a key on line {line} has no ':' after it (write key: value)"),
     ("did not find expected key", "fix the indentation at line {line}"),
     ("found unexpected end of stream", "a quote or bracket opened before line {line} is never closed"),
-    ("expected ',' or ']'", "a list on line {line} is not closed: add ']'"),
-    ("expected ',' or '}'", "a mapping on line {line} is not closed: add '}}'"),
+    ("expected ',' or ']'", "a list ('[') is not closed by line {line}: add ']'"),
+    ("expected ',' or '}'", "a mapping ('{{') is not closed by line {line}: add '}}'"),
 )
 
 

@@ -94,9 +94,15 @@ def test_every_listed_name_is_known_to_keras():
 
 
 def test_describe_uses_the_course_notation(capsys):
-    text = describe(build_shallow(30, units=4), n=455)
-    assert "W" in text and "(30,4)" in text and "(1,4)" in text and "(455,4)" in text
-    assert "(4,1)" in text and "(455,1)" in text and "124" in text and "5" in text
+    model = build_shallow(30, units=4)
+    text = describe(model, n=455)
+    lines = text.splitlines()
+    assert lines[0] == f"shallow: X (455,30) -> ŷ (455,1), 2 layer(s), {model.count_params()} parameters"
+    assert model.count_params() == (30 + 1) * 4 + (4 + 1) * 1
+    assert lines[1].split() == ["l", "layer", "g", "W", "b", "A", "params"]
+    assert lines[2].split() == ["1", "hidden_1", "tanh", "(30,4)", "(1,4)", "(455,4)", str((30 + 1) * 4)]
+    assert lines[3].split() == ["2", "output", "sigmoid", "(4,1)", "(1,1)", "(455,1)", str(4 + 1)]
+    assert len(lines) == 4
     assert capsys.readouterr().out.strip() == text
 
 

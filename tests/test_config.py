@@ -81,7 +81,7 @@ def test_too_few_rows_in_a_class_for_the_folds():
     (lambda d: d["models"][0].update(params={"hidden": [0]}), "models[0].params.hidden: hidden[0] (layer width) must be >= 1"),
     (lambda d: d["models"][0].update(params={"activation": "rleu"}), "did you mean 'relu'?"),
     (lambda d: d["models"][0].update(params={"optimizer": "adamm"}), "unknown optimizer 'adamm'"),
-    (lambda d: d["models"][0].update(params={"hidden": [4], "depth": 2, "width": 3}), "models[0] (logistic): give either hidden"),
+    (lambda d: d["models"][0].update(params={"hidden": [4], "depth": 2, "width": 3}), "models[0].params.hidden and models[0].params.depth: logistic gives its layers twice; use hidden"),
     (lambda d: d.update(cv={"folds": 1}), "cv.folds: must be >= 2, got 1"),
     (lambda d: d.update(cv={"repeats": 2, "shuffle": False}), "set shuffle: true"),
     (lambda d: d.update(metrics=["rocauc"]), "metrics[0]: unknown metric 'rocauc'; did you mean 'roc_auc'?"),
@@ -123,7 +123,7 @@ def test_yaml_errors(tmp_path):
         load_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("dataset: {name: moons\nmodels: [\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml line \d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"bad.yaml: invalid YAML: a mapping \('\{'\) is not closed by line 2: add '\}'"):
         load_config(bad)
     wrong = tmp_path / "list.yaml"
     wrong.write_text("- a\n- b\n")

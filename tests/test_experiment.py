@@ -1,3 +1,4 @@
+import re
 import json
 import subprocess
 import sys
@@ -110,8 +111,10 @@ def test_cli_runs_and_prints_the_comparison(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "out" / "predictions.csv")) > 0  # ... and written
     for family in ("logistic", "shallow", "deep"):
         assert family in out
-    assert "±" in out
-    assert (tmp_path / "out" / "summary.csv").is_file()
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    for row in summary.drop_duplicates("family").itertuples():  # each family's best, as summary.csv has it
+        line = next(line for line in out.splitlines() if re.match(rf"\d+\s+{re.escape(row.config)}\s", line))
+        assert f"{row.roc_auc_mean:.3f} ± {row.roc_auc_sd:.3f}" in line, line
     assert (pd.read_csv(tmp_path / "out" / "trials.csv").query("family == 'deep'")["epochs_run"] <= 2).all()
 
 

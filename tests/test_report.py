@@ -75,7 +75,14 @@ def test_report_is_self_contained_with_verdicts(short_run):
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 6 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert not re.search(r'(src|href)="(http|file|/)', page)  # nothing to fetch
-    assert "150" in page and "virginica" in page  # dataset summary
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()  # the dataset summary, against scikit-learn's own copy of the table
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if "<td>iris_binary</td>" in r)
+    cells = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    positives = int((iris.target == 2).sum())
+    assert cells[:3] == ["iris_binary", str(len(iris.target)), str(iris.data.shape[1])]
+    assert cells[-3:] == [iris.target_names[2], str(positives), str(len(iris.target) - positives)]
 
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -195,6 +202,10 @@ def test_report_summary_and_compare_commands_on_a_finished_run(short_run, tmp_pa
 
     assert compare(short_run.trials, a, b, "accuracy").verdict in out
     assert main(["compare", str(copy), a, "logistc"]) == 2
-    assert "did you mean 'logistic'" in capsys.readouterr().err
+    names = ", ".join(f"'{n}'" for n in dict.fromkeys(short_run.trials["config"]))
+    assert capsys.readouterr().err.strip() == (
+        f"nnbin: error: no configuration 'logistc'; did you mean 'logistic'?; the run's configurations: {names}")
+    assert main(["compare", str(copy), a, b, "--metric", "auc"]) == 2
+    assert capsys.readouterr().err.strip().endswith("did you mean 'roc_auc'?")
     assert main(["summary", str(tmp_path)]) == 2
     assert "holds no finished nnbin run" in capsys.readouterr().err

@@ -358,3 +358,40 @@ def test_yaml_syntax_errors_in_plain_words_with_the_line(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert str(error.value).startswith(f"{path}: invalid YAML: fix the indentation at line 3")
+
+
+# ---------------------------------------------------------------- 17. verdicts say what the folds say
+
+def _paired(scores_a, scores_b):
+    return pd.DataFrame([{"config": c, "family": c, "repeat": 0, "fold": k, "status": "ok", "roc_auc": v,
+                          "n_train": 80, "n_validation": 20}
+                         for c, scores in (("a", scores_a), ("b", scores_b)) for k, v in enumerate(scores)])
+
+
+def test_a_verdict_without_any_difference_says_so():
+    from nnbin.compare import compare
+
+    same = compare(_paired([0.9, 0.8, 0.85], [0.9, 0.8, 0.85]), "a", "b")
+    assert same.verdict == "a and b do not differ: the same AUC on every one of the 3 paired folds"
+
+
+def test_a_verdict_never_shows_minus_zero_or_p_equals_less_than():
+    from scipy import stats
+
+    from nnbin.compare import compare
+
+    tiny = compare(_paired([0.9, 0.8, 0.85], [0.9001, 0.8002, 0.8501]), "a", "b")
+    assert "ΔAUC = +0.000, 95% CI [" in tiny.verdict and "-0.000" not in tiny.verdict.split("CI")[0]
+    strong = compare(_paired([0.95, 0.96, 0.97, 0.95, 0.96, 0.97], [0.80, 0.81, 0.82, 0.80, 0.81, 0.83]), "a", "b")
+    d = np.array([0.15, 0.15, 0.15, 0.15, 0.15, 0.14])
+    t = d.mean() / np.sqrt(d.var(ddof=1) * (1 / 6 + 20 / 80))  # Nadeau-Bengio, by hand
+    assert strong.p_value == pytest.approx(2 * stats.t.sf(t, 5))
+    assert ", p < 0.001 (6 paired folds" in strong.verdict and "p = <" not in strong.verdict
+
+
+def test_compare_with_an_unknown_name_lists_the_configurations():
+    from nnbin.compare import compare
+
+    with pytest.raises(ConfigError) as error:
+        compare(_paired([0.9, 0.8], [0.7, 0.6]), "a", "c")
+    assert str(error.value) == "no configuration 'c'; the run's configurations: 'a', 'b'"
