@@ -5,6 +5,7 @@ a deep network stacks layers. nnbin builds all three and compares them honestly.
 """
 import os
 
+USER_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ  # the user's choice is kept (nnbin.device)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out of the way
 
 __version__ = "0.1.0"

@@ -6,6 +6,9 @@
 """
 from __future__ import annotations
 
+from nnbin.device import import_tensorflow
+
+import_tensorflow()
 import keras
 import numpy as np
 

@@ -101,13 +101,13 @@ def _shown_metrics(config) -> list[str]:
 
 def _print_summary(result, limit: int = 20) -> None:
     """The run in a few lines: data, best of each family, every configuration, verdicts."""
-    from nnbin.results import best_per_family, format_summary
+    from nnbin.results import best_per_family, fits_summary, format_summary
 
     config, summary = result.config, result.summary
     data = result.metadata["dataset"]
     print(f"\n{config.name}: {data['name']} ({data['rows']} rows, {data['features']} features, "
           f"{data['positives']} positive), {config.cv.folds}-fold CV x {config.cv.repeats} repeat(s), "
-          f"{len(result.trials)} fits in {result.metadata['seconds']:.1f} s on {result.metadata['device']}")
+          f"{fits_summary(result.metadata)}")
     held = result.metadata["validation_positives"]
     spread = f"{held['min']}" if held["min"] == held["max"] else f"{held['min']}-{held['max']}"
     print(f"Each validation fold holds {spread} positive row(s).")

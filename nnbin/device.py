@@ -22,14 +22,31 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+def import_tensorflow():
+    """Import TensorFlow (and start its devices) with its C++ start-up lines (absl, CUDA probing,
+    oneDNN) muted, unless the user set TF_CPP_MIN_LOG_LEVEL; returns the module. Every nnbin
+    module that needs TensorFlow or Keras imports it through here first, so that Python use is
+    as quiet as the CLI."""
+    import nnbin
+
+    if "tensorflow" in sys.modules or nnbin.USER_TF_LOG_LEVEL:
+        import tensorflow as tf
+
+        return tf
+    with quiet_native_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # the device probe logs once more
+    return tf
+
+
 def configure_device(choice: str = "auto", deterministic: bool = False) -> str:
     """Apply the device choice before any model is built; return what is used, in words.
 
     deterministic: make GPU kernels deterministic too (slower); CPU runs already are.
     """
+    tf = import_tensorflow()
     with quiet_native_stderr():
-        import tensorflow as tf
-
         gpus = tf.config.list_physical_devices("GPU")
     if deterministic:
         tf.config.experimental.enable_op_determinism()

@@ -98,6 +98,7 @@ class _Trainer:
         self.folds = FoldCache(dataset, config.cv.inner_fraction)
         self.done: dict = {}
         self.trained = 0
+        self.resumed = 0            # records taken from the store, not trained now
         self.refits = list(refits)  # trained with the first trials that need training ...
         self.refitted: dict = {}    # ... their results, by refit_key
 
@@ -141,6 +142,7 @@ class _Trainer:
         todo = []
         for trial in trials:
             if trial.id in self.stored:
+                self.resumed += trial.id not in self.done
                 self.done[trial.id] = self.stored[trial.id]
                 self.bar.finished([trial.id])
             else:
@@ -261,7 +263,9 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     metadata = {
         "config": config.to_dict(), "dataset": dataset.summary(), "device": device,
         "seed": cv.seed, "versions": versions(), "trials": total,
-        "trained_now": trainer.trained, "resumed": total - trainer.trained,
+        "trained_now": trainer.trained, "resumed": trainer.resumed,
+        "fits": {"scored": len(trials_table), "inner": len(tables.get("inner_trials", ())),
+                 "trained_now": trainer.trained, "resumed": trainer.resumed},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 2),
         "comparisons": [c.verdict for c in comparisons],

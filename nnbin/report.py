@@ -11,7 +11,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
 from nnbin.metrics import higher_is_better
-from nnbin.results import architecture_depth, architecture_params, best_per_family
+from nnbin.results import architecture_depth, architecture_params, best_per_family, fits_summary
 
 FPR_GRID = np.linspace(0, 1, 101)
 
@@ -352,7 +352,7 @@ def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(config.name)}</h1>
 <p>{config.cv.folds}-fold stratified cross-validation × {config.cv.repeats} repeat(s), seed {config.cv.seed};
-{len(result.trials)} fits on {html.escape(str(result.metadata['device']))}; ranked by {metric}.</p>
+{html.escape(fits_summary(result.metadata))}; ranked by {metric}.</p>
 <h2>Is a network better than the baseline?</h2>{verdicts}
 <p><small>Best configuration of each family, paired fold by fold. Choosing the best of a grid
 flatters it: the best score of a grid is an optimistic estimate of what tuning will achieve on new data.</small></p>

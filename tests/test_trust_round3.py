@@ -395,3 +395,53 @@ def test_compare_with_an_unknown_name_lists_the_configurations():
     with pytest.raises(ConfigError) as error:
         compare(_paired([0.9, 0.8], [0.7, 0.6]), "a", "c")
     assert str(error.value) == "no configuration 'c'; the run's configurations: 'a', 'b'"
+
+
+# ---------------------------------------------------------------- 15. the fits a run trained, in words
+
+def test_the_fits_line_counts_trained_resumed_and_inner_fits(tmp_path):
+    from nnbin.experiment import run_experiment
+    from nnbin.results import fits_summary
+
+    base = {"dataset": IRIS, "cv": {"folds": 2}, "output_dir": str(tmp_path / "out"), "refit": "none",
+            "search": {"kind": "random", "n_iter": 2, "seed": 0},
+            "models": [{"name": "net", "params": {"hidden": [2], "epochs": 2},
+                        "grid": {"learning_rate": {"loguniform": [0.001, 0.1]}}}]}
+    first = run_experiment(base, progress=False, report=False)
+    assert first.metadata["fits"] == {"scored": 4, "inner": 0, "trained_now": 4, "resumed": 0}
+    longer = run_experiment({**base, "search": {"kind": "random", "n_iter": 5, "seed": 0}},
+                            progress=False, report=False)
+    scored = len(longer.trials)  # 5 points drawn (repeats dropped) x 2 folds
+    assert longer.metadata["fits"] == {"scored": scored, "inner": 0, "trained_now": scored - 4, "resumed": 4}
+    line = fits_summary(longer.metadata)
+    assert line.startswith(f"{scored} fits, {scored - 4} trained now in ")
+    assert line.endswith(", 4 resumed from earlier runs")
+    again = run_experiment({**base, "search": {"kind": "random", "n_iter": 5, "seed": 0}},
+                           progress=False, report=False)
+    assert fits_summary(again.metadata).startswith(f"{scored} fits, all resumed from earlier runs (none trained now")
+    nested = run_experiment({**base, "search": {"kind": "grid"}, "cv": {"folds": 2, "nested": True, "inner_folds": 2},
+                             "models": [{"name": "net", "params": {"hidden": [2], "epochs": 2},
+                                         "grid": {"learning_rate": [0.01, 0.1]}}]},
+                            write=False, progress=False)
+    assert nested.metadata["fits"] == {"scored": 2, "inner": 8, "trained_now": 10, "resumed": 0}
+    assert fits_summary(nested.metadata).startswith("2 fits (+8 inner), 10 trained now in ")
+
+
+# ---------------------------------------------------------------- 16. quiet in Python as on the CLI
+
+def test_python_use_prints_nothing_of_tensorflows_start_up():
+    """One fresh process without TF_CPP_MIN_LOG_LEVEL: import, build, predict, fit."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\nimport nnbin\nfrom nnbin.builders import build_shallow\n"
+            "build_shallow(4).predict(np.zeros((2, 4)), verbose=0)\n"
+            "from nnbin.sklearn import NNBinClassifier\n"
+            "NNBinClassifier(epochs=1, random_state=0).fit(np.random.rand(20, 3), np.arange(20) % 2)\n"
+            "print('fitted')\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "fitted\n"
+    assert done.stderr == ""

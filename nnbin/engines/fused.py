@@ -21,6 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
+from nnbin.device import import_tensorflow
+
+import_tensorflow()
 import keras
 import numpy as np
 import tensorflow as tf

@@ -7,6 +7,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
+from nnbin.device import import_tensorflow
+
+import_tensorflow()
 import keras
 import numpy as np
 from nnbin.builders import build_model, initial_weights, layer_seed
