@@ -105,7 +105,6 @@ class _Trainer:
     def _record(self, result) -> dict:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
         trial = result.trial
-        self.bar.postfix(f"{trial.family} repeat {trial.split.repeat} fold {trial.split.fold}")
         y_true = self.dataset.y[trial.split.validation]
         return {"row": trial_row(result, y_true, self.config.metrics, self.config.threshold),
                 "history": _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
@@ -136,6 +135,9 @@ class _Trainer:
             self.done[record["row"]["trial_id"]] = record
         self.trained += len(records)
         self.bar.finished([record["row"]["trial_id"] for record in records])
+        if records:  # what was stored last, shown as the count moves (not while it stands still)
+            row = records[-1]["row"]
+            self.bar.postfix(f"{row['family']} repeat {row['repeat']} fold {row['fold']}")
 
     def run(self, trials: list) -> list[dict]:
         """Records of the given trials, in their order (not the order they finished in)."""

@@ -23,6 +23,7 @@ class FitBar:
                         dynamic_ncols=True, bar_format=BAR_FORMAT)
         self._shares: dict = {}  # trial id -> share of its epochs shown on the bar, until finished
         self._lock = threading.Lock()
+        self._compiling = False  # trials expected, none reported yet: the first graph compiles
 
     def __enter__(self) -> "FitBar":
         return self
@@ -37,8 +38,13 @@ class FitBar:
         return None if self.bar.disable else self.report
 
     def expect(self, trial_ids) -> None:
+        """Trials about to train; until the first of them reports, the bar says it is compiling."""
         with self._lock:
-            self._shares.update({trial_id: 0.0 for trial_id in trial_ids})
+            new = {trial_id: 0.0 for trial_id in trial_ids}
+            self._shares.update(new)
+            if new and not self.bar.disable and not self._compiling:
+                self._compiling = True
+                self.bar.set_postfix_str("compiling")
 
     def report(self, shares: dict) -> None:
         """Move the bar by the epochs done since the last report."""
@@ -48,20 +54,37 @@ class FitBar:
                 if share > self._shares.get(trial_id, 1.0):
                     moved += share - self._shares[trial_id]
                     self._shares[trial_id] = share
+            if moved and self._compiling:
+                self._compiled()
             self._move(moved)
 
     def postfix(self, text: str) -> None:
-        """What is training now, after the figures."""
+        """What was stored last, after the figures."""
         self.bar.set_postfix_str(text)
 
     def finished(self, trial_ids) -> None:
         """Complete these trials' fits."""
         with self._lock:
-            self._move(sum(1.0 - self._shares.pop(trial_id, 0.0) for trial_id in trial_ids))
+            moved = sum(1.0 - self._shares.pop(trial_id, 0.0) for trial_id in trial_ids)
+            if moved and self._compiling:
+                self._compiled()
+            self._move(moved)
+
+    def _compiled(self) -> None:
+        """The first graph has run: the label goes."""
+        self._compiling = False
+        self.bar.set_postfix_str("")
 
     def _move(self, fits: float) -> None:
-        """Advance the bar (under the lock); whole numbers stay whole despite float sums."""
-        if fits:
-            self.bar.update(fits)
-            if abs(self.bar.n - round(self.bar.n)) < 1e-9:
-                self.bar.n = round(self.bar.n)
+        """Advance the bar (under the lock), never past its total (float sums of fractions can
+        overshoot it); whole numbers stay whole."""
+        if not fits:
+            return
+        target = self.bar.n + fits
+        if self.bar.total is not None:
+            target = min(target, self.bar.total)
+        if abs(target - round(target)) < 1e-9:
+            target = round(target)
+        if target > self.bar.n:
+            self.bar.update(target - self.bar.n)
+            self.bar.n = target  # exactly, not n + (target - n) in floats

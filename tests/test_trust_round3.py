@@ -445,3 +445,32 @@ def test_python_use_prints_nothing_of_tensorflows_start_up():
     assert done.returncode == 0, done.stderr
     assert done.stdout == "fitted\n"
     assert done.stderr == ""
+
+
+# ---------------------------------------------------------------- 14. the bar: never past its total
+
+def test_the_bar_never_passes_its_total_and_says_compiling(capsys):
+    """Shares of epochs whose float sum passes the total (1/3 + 1/3 + 1/3 != 1 in floats, and
+    a trial finished after it reported): no tqdm warning, never past the total, ends exact."""
+    import warnings
+
+    from nnbin.progress import FitBar
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with FitBar(3, True) as bar:
+            ids = ["a", "b", "c"]
+            bar.expect(ids)
+            assert bar.bar.postfix == "compiling"
+            positions = []
+            for step in range(1, 8):
+                bar.report({i: min(step * 0.1 + 1e-12, 1.0) for i in ids})
+                positions.append(bar.bar.n)
+                assert bar.bar.postfix == ""
+            bar.report({"a": 1.0, "b": 1.0, "c": 1.0 + 1e-9})
+            bar.finished(ids)
+            bar.finished(["late"])  # a trial not expected: one whole fit, but the total is reached
+            positions.append(bar.bar.n)
+    assert positions == sorted(positions) and max(positions) == 3 and positions[-1] == 3
+    assert isinstance(positions[-1], int)
+    assert "TqdmWarning" not in capsys.readouterr().err
