@@ -99,8 +99,8 @@ class ResultsStore:
                                  and stored.get("config", {}).get(k) != self.config.get(k))
                 raise ConfigError(
                     f"output_dir '{self.dir}' holds results of a different config (changed: "
-                    f"{', '.join(changed) or 'unknown'}); use another --output-dir, or --fresh to "
-                    "set the old results aside and start again")
+                    f"{', '.join(changed) or 'unknown'}); use another --output-dir (output_dir= in "
+                    "Python), or --fresh (fresh=True) to set the old results aside and start again")
             if stored.get("data") != self.data:
                 changed = [k for k in ("table", "splits") if (stored.get("data") or {}).get(k)
                            != (self.data or {}).get(k)]
@@ -108,11 +108,13 @@ class ResultsStore:
                         else "the folds differ from those of the stored results")
                 raise ConfigError(
                     f"output_dir '{self.dir}' holds results of this config on other data: {what}; "
-                    "use another --output-dir, or --fresh to set the old results aside and start again")
+                    "use another --output-dir (output_dir= in Python), or --fresh (fresh=True) to set the old "
+                    "results aside and start again")
         elif any((self.dir / name).exists() for name in (RECORDS, PREDICTIONS, *TABLES)):
             raise ConfigError(
                 f"output_dir '{self.dir}' holds results nnbin cannot resume (no {STAMP}); use "
-                "another --output-dir, or --fresh to set them aside (into previous/)")
+                "another --output-dir (output_dir= in Python), or --fresh (fresh=True) to set them aside "
+                "(into previous/)")
         else:
             write_text(self.stamp, json.dumps({"fingerprint": fingerprint(self.config),
                                                "data": self.data, "config": self.config}, indent=2))

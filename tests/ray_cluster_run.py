@@ -46,6 +46,23 @@ def running_task(seconds: float = 60.0, busy_for: float = 1.0, exclude: int = 0)
     raise RuntimeError("no Ray task was seen running")
 
 
+def node_task(raylets: dict, exclude: int, seconds: float = 120.0) -> tuple[psutil.Process, psutil.Process]:
+    """(a running train_unit worker, the raylet of its node): Ray tells every worker its raylet's
+    pid (RAY_RAYLET_PID), which holds however the worker was started and however loaded the
+    machine is; a worker that ends before it is read is passed over for the next one."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        victim = running_task(seconds=max(deadline - time.time(), 1.0), exclude=exclude)
+        try:
+            pid = int(victim.environ().get("RAY_RAYLET_PID", "0"))
+        except (psutil.Error, ValueError):
+            continue
+        if pid in raylets:
+            return victim, psutil.Process(pid)
+        time.sleep(0.1)
+    raise RuntimeError("no running Ray task was found on a worker node")
+
+
 def run_in_thread(config: dict, output_dir: Path, progress: bool = False) -> threading.Thread:
     errors = []
 
@@ -143,9 +160,8 @@ def main() -> None:
     run = run_in_thread(faulty, out / "faults", progress=True)  # the workers post progress meanwhile
     worker = running_task()
     worker.send_signal(signal.SIGKILL)
-    victim = running_task(exclude=worker.pid)
     raylets = {node.all_processes["raylet"][0].process.pid: node for node in nodes}
-    raylet = next(p for p in victim.parents() if p.pid in raylets)
+    victim, raylet = node_task(raylets, exclude=worker.pid)
     for process in raylet.children(recursive=True):
         process.send_signal(signal.SIGKILL)
     cluster.remove_node(raylets[raylet.pid], allow_graceful=False)

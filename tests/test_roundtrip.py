@@ -194,7 +194,8 @@ def test_changed_data_is_refused_on_resume(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip() == (f"nnbin: error: output_dir '{tmp_path / 'out'}' holds results of this config on "
                            "other data: the data changed since those results (its content differs); use "
-                           "another --output-dir, or --fresh to set the old results aside and start again")
+                           "another --output-dir (output_dir= in Python), or --fresh (fresh=True) to set the old "
+                           "results aside and start again")
     assert before == {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file()}
     assert main([*command, "--fresh"]) == 0
 

@@ -1,0 +1,83 @@
+"""Every code block of README.md runs as written, in order, after command 1 (in a copy of the
+repository's configs/ and data/): Python blocks in one namespace, each shell line through
+nnbin's own command line in this process, YAML blocks parsed. A block the README marks
+`<!-- readme-test: not run (why) -->` is left out, and only those."""
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nnbin.cli import main
+from nnbin.config import parse_yaml
+
+ROOT = Path(__file__).parents[1]
+SETUP = ("python3 -m venv", "pip install", ".venv/bin/pip install", ".venv/bin/python -m pytest")
+NNBIN = (".venv/bin/nnbin", "nnbin")
+TRAIN_SCRIPT = ".venv/bin/python scripts/train.py"
+SHELL = ("head ",)  # plain shell tools, run by the shell
+
+
+def readme_blocks() -> list[tuple[str, str, str | None, int]]:
+    """(language, code, the reason it is not run or None, line) of each fenced block."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        fence = re.match(r"^```(\w*)\s*$", lines[i])
+        if fence:
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+            marker = re.match(r"<!-- readme-test: not run \((.+)\) -->", lines[i - 1]) if i else None
+            blocks.append((fence.group(1), "\n".join(lines[i + 1:end]), marker and marker.group(1), i + 1))
+            i = end
+        i += 1
+    return blocks
+
+
+def run_shell_line(line: str) -> None:
+    """One README shell line; `a && b` runs a, then b."""
+    for part in (p.strip() for p in line.split("&&")):
+        if part.startswith(SETUP):
+            continue  # installing is what CI does before the suite; the suite is this run
+        if part.startswith(SHELL):
+            subprocess.run(part, shell=True, check=True)
+            continue
+        words = shlex.split(part, comments=True)
+        if part.startswith(TRAIN_SCRIPT):
+            arguments = ["train", *words[2:]]
+        elif words[0] in NNBIN:
+            arguments = words[1:]
+        else:
+            raise AssertionError(f"README command this test does not know how to run: {part}")
+        assert main(arguments) == 0, part
+
+
+def test_every_readme_block_runs_in_order(tmp_path, monkeypatch, capfd):
+    for folder in ("configs", "data"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    blocks = readme_blocks()
+    assert blocks[0][0] == "bash" and "# 1." in blocks[0][1]  # command 1 comes first
+    namespace: dict = {}
+    ran, not_run = 0, []
+    for language, code, reason, line in blocks:
+        if reason:
+            not_run.append(line)
+            continue
+        if language == "python":
+            exec(compile(code, f"README.md:{line}", "exec"), namespace)
+        elif language == "bash":
+            for command in code.splitlines():
+                if command.strip() and not command.lstrip().startswith("#"):
+                    run_shell_line(command)
+        elif language == "yaml":
+            assert isinstance(parse_yaml(code), dict), line
+        else:
+            continue  # text: output shown, a layout
+        ran += 1
+        err = capfd.readouterr().err
+        assert "Warning" not in err and "Traceback" not in err, (line, err[-2000:])
+    assert len(not_run) == 4 and ran >= 12, (ran, not_run)
+    assert (tmp_path / "scored.csv").is_file() and (tmp_path / "results" / "compare_baselines_3_folds").is_dir()
+    assert namespace["search"].best_score_ > 0.9  # the README's FusedSearchCV ran on breast_cancer
