@@ -43,7 +43,7 @@ CASES = [
     ("fewer members than folds", ("dataset", csv_dataset("x,y\n1,0\n2,0\n3,0\n4,1\n5,1\n")),
      "class 1 has only 2 row(s), fewer than cv.folds = 3"),
     ("junk in numeric column", ("dataset", csv_dataset("x,y\n1,0\n2,1\n3,0\n4,1\n5,0\nn/a?,1\n")),
-     "column 'x' is numeric but row 5 holds 'n/a?'"),
+     "column 'x' is numeric but line 7 holds 'n/a?'"),
     ("all-missing column", ("dataset", csv_dataset("x,z,y\n1,,0\n2,,1\n")), "'z' is entirely missing"),
     ("empty file", ("dataset", csv_dataset("")), "is empty"),
     ("unknown activation", ("models.0.params.activation", "rleu"), "did you mean 'relu'"),

@@ -121,7 +121,14 @@ def test_held_out_test_set_is_kept_out_of_cross_validation(tmp_path):
 def test_inspect_shows_layers_coefficients_and_activations(saved, tmp_path, capsys):
     assert main(["inspect", "--model", str(saved.output_dir / "models" / "logistic")]) == 0
     out = capsys.readouterr().out
-    assert "W" in out and "(12,1)" in out and "odds_ratio" in out and "sex_M" in out
+    assert "W" in out and "(12,1)" in out and "odds_ratio" in out
+    from nnbin.inspect import inspect_model
+
+    table = inspect_model(saved.output_dir / "models" / "logistic")["coefficients"]
+    sex = table[table["input"].str.startswith("sex: ")]  # one category against the other
+    counts = saved.dataset.X["sex"].value_counts()
+    assert len(sex) == 1 and sex["reference"].iloc[0] == counts.idxmax()
+    assert sex["input"].iloc[0] == f"sex: {counts.idxmin()}" and sex["input"].iloc[0] in out
     new_rows().to_csv(tmp_path / "rows.csv", index=False)
     assert main(["inspect", "--model", str(saved.output_dir / "models" / "deep"), "--data",
                  str(tmp_path / "rows.csv"), "--out", str(tmp_path / "act")]) == 0
