@@ -96,14 +96,14 @@ def test_missing_values_imputed_or_refused(write_csv):
     ("a,b,a,y\n1,2,3,0\n4,5,6,1\n", {"target": "y"},
      "the header of table.csv names column(s) 'a' more than once; rename them"),
     ("x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n?,1\n", {"target": "y"},
-     "column 'x' is numeric but row 5 holds '?' (1 such value(s)); if it marks a missing value, add "
+     "column 'x' is numeric but line 7 holds '?' (1 such value(s)); if it marks a missing value, add "
      "na_values: ['?']"),
     ("x,y\n", {"target": "y"}, "has no data rows"),
     ("", {"target": "y"}, "is empty"),
-    ("x,y\n1,0\ninf,1\n", {"target": "y"}, "column 'x' holds a non-finite number (inf) at row 1"),
+    ("x,y\n1,0\ninf,1\n", {"target": "y"}, "column 'x' holds a non-finite number (inf) at line 3"),
     ("x,z,y\n1,,0\n2,,1\n", {"target": "y"}, "feature column 'z' is entirely missing; drop it"),
-    ("x,y\n1,0\n2,1\n3,0\n4,1\n5,0\noops,1\n", {"target": "y"}, "column 'x' is numeric but row 5 holds 'oops'"),
-    ("x,y\n1,0\n2,\n3,1\n", {"target": "y"}, "target column 'y' has 1 missing value(s) (rows 1)"),
+    ("x,y\n1,0\n2,1\n3,0\n4,1\n5,0\noops,1\n", {"target": "y"}, "column 'x' is numeric but line 7 holds 'oops'"),
+    ("x,y\n1,0\n2,\n3,1\n", {"target": "y"}, "target column 'y' has 1 missing value(s) (line 3)"),
     ("x,y\n1,0\n2,1\n", {"target": "y", "positive_class": "yes"}, "positive_class 'yes' is not a value"),
     ("x,y\n1,0\n2,1\n", {"target": "y", "drop": ["id"]}, "drop names column 'id'"),
     ("y\n1\n0\n", {"target": "y"}, "no feature columns"),
