@@ -32,7 +32,7 @@ def with_executor(config: dict, address: str) -> dict:
     return {**config, "executor": {"kind": "ray", "address": address, "cpus_per_task": 1}}
 
 
-def running_task(seconds: float = 60.0, busy_for: float = 1.0, exclude: int = 0) -> psutil.Process:
+def running_task(seconds: float = 600.0, busy_for: float = 1.0, exclude: int = 0) -> psutil.Process:
     """A worker process that has been running a train_unit task for `busy_for` seconds."""
     first_seen: dict = {}
     deadline = time.time() + seconds
@@ -46,7 +46,7 @@ def running_task(seconds: float = 60.0, busy_for: float = 1.0, exclude: int = 0)
     raise RuntimeError("no Ray task was seen running")
 
 
-def node_task(raylets: dict, exclude: int, seconds: float = 120.0) -> tuple[psutil.Process, psutil.Process]:
+def node_task(raylets: dict, exclude: int, seconds: float = 600.0) -> tuple[psutil.Process, psutil.Process]:
     """(a running train_unit worker, the raylet of its node): Ray tells every worker its raylet's
     pid (RAY_RAYLET_PID), which holds however the worker was started and however loaded the
     machine is; a worker that ends before it is read is passed over for the next one."""
@@ -98,12 +98,15 @@ def bar_positions(config: dict) -> list[float]:
 
 
 def finish(thread: threading.Thread) -> None:
-    thread.join(600)
+    thread.join(2400)  # bounded only so that a hang cannot outlive CI; never reached by a slow run
     if thread.is_alive() or thread.errors:
         raise RuntimeError(f"the run did not finish: {thread.errors}")
 
 
 def main() -> None:
+    # Ray runs its workers at niceness 15 by default: on a machine busy with other work they would
+    # get almost no CPU and the scenarios would crawl; here they compete like any process
+    os.environ["RAY_worker_niceness"] = "0"
     plan = json.loads(Path(sys.argv[1]).read_text())
     out = Path(plan["dir"])
     events: dict = {"seconds": {}}
@@ -119,7 +122,10 @@ def main() -> None:
     try:
         connect("127.0.0.1:1")
     except ConfigError as exc:
-        events["unreachable"] = {"message": str(exc), "seconds": time.time() - started}
+        import ray
+
+        events["unreachable"] = {"message": str(exc), "seconds": time.time() - started,
+                                 "ray_started": ray.is_initialized()}
 
     lap("unreachable")
     # 2. address: local, from the command line: the README's default experiment
@@ -176,7 +182,7 @@ def main() -> None:
     driver = subprocess.Popen([sys.executable, "-c", script, json.dumps(faulty), str(driver_dir)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records = driver_dir / "trials.jsonl"
-    deadline = time.time() + 300
+    deadline = time.time() + 1200
     while time.time() < deadline and not (records.exists() and records.read_text().count("\n") >= 1):
         time.sleep(0.1)
     os.kill(driver.pid, signal.SIGKILL)

@@ -119,7 +119,7 @@ def runs(request):
     shutil.copytree(base / "local_faulty", base / "local_partial")
     _drop_last_records(base / "local_partial", 9)
     (base / "ready").touch()  # the scenarios' last step resumes this store on the cluster
-    code = child.wait(timeout=900)
+    code = child.wait(timeout=3600)  # a bound for a hang, not a speed: CI's own limit is 90 minutes
     assert code == 0, (base / "child.log").read_text()[-4000:]
     ray_dir = base / "ray"
     return {"base": base, "ray": ray_dir, "local": local,
@@ -192,7 +192,7 @@ def test_an_unreachable_address_is_one_line_error(runs):
     unreachable = runs["events"]["unreachable"]
     assert "executor.address '127.0.0.1:1'" in unreachable["message"]
     assert "ray start --head" in unreachable["message"] and "\n" not in unreachable["message"]
-    assert unreachable["seconds"] < 15
+    assert unreachable["ray_started"] is False  # refused before Ray tried (and retried) to connect
 
 
 def test_a_users_mistake_found_on_a_worker_is_the_same_one_line_error(runs):
