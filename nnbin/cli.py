@@ -176,15 +176,15 @@ def _summary(args) -> None:
 
 def _compare(args) -> None:
     from nnbin.compare import compare, paired_scores
+    from nnbin.metrics import METRIC_ALIASES
     from nnbin.reload import load_results
     from nnbin.spec import suggest
 
     result = load_results(args.directory)
     metric = args.metric or result.config.rank_by
     if metric not in result.config.metrics:
-        hint = ("; did you mean 'roc_auc'?" if metric.lower() in ("auc", "roc", "auroc", "rocauc")
-                and "roc_auc" in result.config.metrics else suggest(metric, result.config.metrics))
-        raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}{hint}")
+        raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}"
+                         f"{suggest(metric, result.config.metrics, METRIC_ALIASES)}")
     comparison = compare(result.trials, args.a, args.b, metric)
     folds = paired_scores(result.trials, args.a, args.b, metric)
     print(f"{metric} per fold ({len(folds)} paired folds):")

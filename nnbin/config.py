@@ -15,7 +15,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from nnbin.errors import ConfigError
-from nnbin.metrics import DEFAULT_METRICS, METRICS
+from nnbin.metrics import DEFAULT_METRICS, METRIC_ALIASES, METRICS
 from nnbin.search import check_distribution, family_points, is_distribution
 from nnbin.spec import (ACTIVATIONS, INITIALIZERS, OPTIMIZERS, ModelSpec, check_choice,
                         check_hidden, check_number, suggest)
@@ -332,7 +332,7 @@ class SearchConfig(Strict):
         return self
 
 
-MetricName = Annotated[str, AfterValidator(lambda v: check_choice("metric", v, tuple(METRICS)))]
+MetricName = Annotated[str, AfterValidator(lambda v: check_choice("metric", v, tuple(METRICS), METRIC_ALIASES))]
 
 
 class TrackingConfig(Strict):
@@ -383,7 +383,7 @@ class ExperimentConfig(Strict):
     @field_validator("rank_by")
     @classmethod
     def _rank_by(cls, v):
-        return check_choice("metric", v, tuple(METRICS))
+        return check_choice("metric", v, tuple(METRICS), METRIC_ALIASES)
 
     @field_validator("threshold")
     @classmethod

@@ -6,7 +6,6 @@ one-hot) is built by `Dataset.preprocessor()` and fitted on training rows only.
 from __future__ import annotations
 
 import csv
-
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,9 +218,7 @@ def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
               missing: str = "impute", file_format: str | None = None, options=None) -> Dataset:
     """Load a table from disk with reading `options` (nnbin.reading.ReadOptions, recorded in
     the Dataset); see `from_frame` for the others."""
-    from nnbin.reading import read_table as read
-
-    from nnbin.reading import data_lines
+    from nnbin.reading import data_lines, read_table as read
 
     options = _options(path, file_format, options, categorical)
     frame = read(path, options)
@@ -234,7 +231,7 @@ def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
     elif options.kind(Path(path)) == "excel":
         row_label = lambda i: f"row {i + 1 + options.header} of the sheet"  # noqa: E731
     else:
-        row_label = lambda i: f"row {i}"  # noqa: E731
+        row_label = row_number
     dataset = from_frame(frame, target=target, positive_class=positive_class, drop=drop,
                          categorical=categorical, missing=missing, name=Path(path).name, row_label=row_label)
     dataset.reading = options.recorded()
@@ -264,7 +261,7 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
     missing: 'impute' (median / most frequent, fitted per fold) or 'error'.
     row_label: how errors name the i-th row (0-based), e.g. by its line in the file.
     """
-    row_label = row_label or (lambda i: f"row {i}")
+    row_label = row_label or row_number
     frame = frame.reset_index(drop=True)
     if missing not in MISSING_POLICIES:
         raise DataError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
@@ -297,6 +294,11 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
                    target=target, classes=classes, impute=missing == "impute", dropped=list(drop))
 
 
+def row_number(i: int) -> str:
+    """How an error names the i-th (0-based) row of a table that is not a text file."""
+    return f"row {i}"
+
+
 def _separator_hint(columns: list[str], target: str) -> str:
     """'; the file looks ';'-separated: set sep: ";"' when the header split on another character
     holds the target."""
@@ -314,8 +316,7 @@ def binarize_target(column: pd.Series, positive_class, target: str, row_label=No
     list of values that become 1, every other value 0 (any number of values)."""
     n_missing = int(column.isna().sum())
     if n_missing:
-        row_label = row_label or (lambda i: f"row {i}")
-        rows = ", ".join(row_label(i) for i in np.flatnonzero(column.isna().to_numpy())[:5])
+        rows = ", ".join((row_label or row_number)(i) for i in np.flatnonzero(column.isna().to_numpy())[:5])
         raise DataError(f"target column '{target}' has {n_missing} missing value(s) ({rows}); "
                         "drop or fill those rows (or add their marker to na_values and drop them)")
     values = sorted(pd.unique(column), key=lambda v: (str(type(v)), v))

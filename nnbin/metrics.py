@@ -83,6 +83,7 @@ METRICS = {
     "balanced_accuracy": (_from_counts(_balanced), True),
     "brier": (lambda y, p, t: float(np.mean((p - y) ** 2)), False),
 }
+METRIC_ALIASES = {"auc": "roc_auc", "auroc": "roc_auc", "roc": "roc_auc", "rocauc": "roc_auc"}  # for suggestions
 DEFAULT_METRICS = tuple(METRICS)
 COUNTS = ("tp", "fp", "tn", "fn")
 

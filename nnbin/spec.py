@@ -21,17 +21,19 @@ INITIALIZERS = (
 )
 
 
-def suggest(name: str, choices) -> str:
-    """' Did you mean 'x'?' when a close match exists, else ''."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+def suggest(name: str, choices, aliases: dict | None = None) -> str:
+    """' Did you mean 'x'?' when a close match exists, else ''. aliases: {what people write:
+    the choice they mean} (e.g. auc -> roc_auc), taken before spelling."""
+    meant = (aliases or {}).get(str(name).lower())
+    close = [meant] if meant in choices else difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def check_choice(kind: str, name, choices) -> str:
+def check_choice(kind: str, name, choices, aliases: dict | None = None) -> str:
     """Return the lower-cased name if it is one of choices, else raise ValueError."""
     if not isinstance(name, str) or name.lower() not in choices:
         raise ValueError(
-            f"unknown {kind} {name!r}{suggest(name, choices)} (choose one of: {', '.join(choices)})"
+            f"unknown {kind} {name!r}{suggest(name, choices, aliases)} (choose one of: {', '.join(choices)})"
         )
     return name.lower()
 

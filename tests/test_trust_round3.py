@@ -474,3 +474,9 @@ def test_the_bar_never_passes_its_total_and_says_compiling(capsys):
     assert positions == sorted(positions) and max(positions) == 3 and positions[-1] == 3
     assert isinstance(positions[-1], int)
     assert "TqdmWarning" not in capsys.readouterr().err
+
+
+def test_a_config_metric_written_auc_suggests_roc_auc():
+    with pytest.raises(ConfigError) as error:
+        config_from_dict({"dataset": IRIS, "models": [{"name": "logistic"}], "metrics": ["auc"]})
+    assert "metrics[0]: unknown metric 'auc'; did you mean 'roc_auc'?" in str(error.value)

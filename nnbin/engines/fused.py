@@ -538,9 +538,9 @@ class StackedMLP:
         epochs_run, running = state.epochs_run.numpy(), state.running.numpy()
         return np.where(running, np.minimum(epochs_run / self.epochs, 1.0), 1.0)
 
-    def finish(self, state: EpochState, final: tuple) -> tuple:
-        """Keep the trained weights; return per-model histories, epochs run, divergence flags
-        and validation probabilities."""
+    def finish(self, state: EpochState, final: tuple) -> StackOutcome:
+        """Keep the trained weights; return per-model histories, epochs run, divergence flags,
+        validation probabilities and logits, and validation curves."""
         self.params, probabilities, logits, last = final
         probabilities, last = probabilities.numpy(), last.numpy()
         losses, stop_losses, epochs_run, curve = (state.losses.numpy(), state.stop_losses.numpy(),
