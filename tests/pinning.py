@@ -1,0 +1,203 @@
+"""Pinned outputs: what today's code produces on small versions of every path through a run,
+written as text so that a refactor can prove it changed nothing, bit for bit.
+
+    .venv/bin/python -m tests.pinning          # (re)write tests/pinned/ from the code as it is
+
+Run that only on code whose outputs are trusted (before a refactor), never to make a failing
+comparison pass. tests/test_pinned.py runs the same scenarios and compares every file. Floats
+are written as their shortest round-trip text, so two values that differ in their last bit
+differ here. Bits depend on the CPU kernels TensorFlow picks, so the pins record the machine
+they were written on; elsewhere the comparison is skipped with the reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+PINNED = Path(__file__).resolve().parent / "pinned"
+CONFIGS = ROOT / "configs"
+VOLATILE_COLUMNS = ("fit_seconds",)                     # wall time: never the same twice
+VOLATILE_RUN_KEYS = ("seconds", "started", "versions", "device")
+VOLATILE_MODEL_KEYS = ("saved",)
+STORE_FILES = ("trials.jsonl", "predictions.f32", "store.json")  # iris_binary's store, pinned as written
+
+
+def _epochs(families, epochs):
+    return [f"models.{name}.params.epochs={epochs}" for name in families]
+
+
+# name -> (config file or dict, --set overrides); every path a run can take, kept small
+SCENARIOS = {
+    "compare_baselines": ("compare_baselines.yaml",
+                          ["cv.folds=3", *_epochs(("logistic", "shallow", "deep"), 6)]),
+    "grid_search": ("grid_search.yaml", ["cv.folds=3", *_epochs(("logistic", "network"), 4)]),
+    "random_search": ("random_search.yaml",
+                      ["cv.folds=3", "search.n_iter=5", *_epochs(("logistic", "network"), 4)]),
+    "iris_binary": ("iris_binary.yaml", _epochs(("logistic", "shallow"), 10)),
+    "patients_csv": ("patients_csv.yaml", ["cv.folds=3", *_epochs(("logistic", "shallow", "deep"), 25),
+                                           "models.deep.params.patience=2"]),
+    "depth_vs_width": ("depth_vs_width.yaml",
+                       ["dataset.options.n_bits=6", "dataset.options.n_samples=64",
+                        *_epochs(("logistic", "shallow", "deep"), 8)]),
+    "halving": ({"name": "halving", "dataset": {"name": "breast_cancer"}, "cv": {"folds": 3, "seed": 1},
+                 "search": {"kind": "halving", "factor": 2, "min_epochs": 2},
+                 "models": [{"name": "logistic", "params": {"epochs": 8},
+                             "grid": {"learning_rate": [0.001, 0.01, 0.1]}},
+                            {"name": "network", "params": {"epochs": 8},
+                             "grid": {"width": [4, 8], "depth": [1, 2]}}]}, []),
+    "nested": ({"name": "nested", "dataset": {"name": "iris_binary"},
+                "cv": {"folds": 3, "nested": True, "inner_folds": 2, "seed": 2},
+                "models": [{"name": "logistic", "params": {"epochs": 8},
+                            "grid": {"learning_rate": [0.01, 0.05]}},
+                           {"name": "shallow", "params": {"hidden": [4], "epochs": 8, "dropout": 0.1},
+                            "grid": {"learning_rate": [0.01, 0.05]}}]}, []),
+    "keras_engine": ({"name": "keras_engine", "dataset": {"name": "breast_cancer"}, "engine": "keras",
+                      "cv": {"folds": 3},
+                      "models": [{"name": "logistic", "params": {"epochs": 3}},
+                                 {"name": "shallow", "params": {"hidden": [8], "epochs": 3,
+                                                                "optimizer": "sgd", "momentum": 0.9}}]}, []),
+    "test_size": ({"name": "test_size", "dataset": {"name": "breast_cancer"}, "refit": "best",
+                   "cv": {"folds": 3, "test_size": 0.25, "seed": 3},
+                   "models": [{"name": "logistic", "params": {"epochs": 6, "class_weight": "balanced"}},
+                              {"name": "shallow", "params": {"hidden": [6], "epochs": 6, "l2": 0.001,
+                                                             "optimizer": "rmsprop"},
+                               "grid": {"learning_rate": [0.001, 0.01]}}]}, []),
+}
+
+
+def machine() -> dict:
+    """What decides TensorFlow's CPU bits: the processor, its core count, the libraries."""
+    import keras
+    import tensorflow as tf
+
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+        else platform.processor()
+    return {"cpu": model, "cores": os.cpu_count(), "machine": platform.machine(),
+            "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    return frame.drop(columns=[c for c in VOLATILE_COLUMNS if c in frame.columns]).to_csv(index=False)
+
+
+def _weights_text(path: Path) -> str:
+    """Every weight of a saved model, one array per line, as exact text."""
+    import keras
+
+    model = keras.models.load_model(path, compile=False)
+    return "".join(f"{weight.path} {list(weight.shape)}: "
+                   + " ".join(repr(float(v)) for v in np.asarray(weight.numpy()).ravel()) + "\n"
+                   for weight in model.weights)
+
+
+def experiment_outputs(name: str, directory: Path) -> dict[str, str]:
+    """Run scenario `name` into `directory`; {file name: its pinned text}."""
+    from nnbin.config import config_from_dict, load_config
+    from nnbin.experiment import run_experiment
+
+    source, overrides = SCENARIOS[name]
+    config = (load_config(CONFIGS / source, [*overrides, "predictions=csv"]) if isinstance(source, str)
+              else config_from_dict({**source, "predictions": "csv"}))
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # configs name files relative to the repository root
+    try:
+        run_experiment(config, progress=False, output_dir=directory, report=False)
+    finally:
+        os.chdir(cwd)
+    files = {}
+    for table in ("trials", "summary", "history", "inner_trials", "predictions"):
+        if (directory / f"{table}.csv").exists():
+            files[f"{table}.csv"] = _csv(pd.read_csv(directory / f"{table}.csv"))
+    run = json.loads((directory / "run.json").read_text())
+    run["config"]["output_dir"] = "<output_dir>"  # where it ran: not a result
+    files["run.json"] = json.dumps({k: v for k, v in run.items() if k not in VOLATILE_RUN_KEYS},
+                                   indent=1, sort_keys=True)
+    for model_dir in sorted((directory / "models").glob("*")):
+        info = json.loads((model_dir / "model.json").read_text())
+        files[f"models.{model_dir.name}.json"] = json.dumps(
+            {k: v for k, v in info.items() if k not in VOLATILE_MODEL_KEYS}, indent=1, sort_keys=True)
+        files[f"models.{model_dir.name}.weights"] = _weights_text(model_dir / "model.keras")
+    return files
+
+
+def _wine():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    return X, (y == 0).astype(int)
+
+
+def _cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(return_X_y=True)
+
+
+def search_outputs(name: str) -> dict[str, str]:
+    """FusedSearchCV's cv_results_ (less times), best and probabilities on two searches."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nnbin.sklearn import FusedSearchCV, NNBinClassifier
+
+    if name == "fused_search_wine":
+        X, y = _wine()
+        search = FusedSearchCV(make_pipeline(StandardScaler(), NNBinClassifier(epochs=5, random_state=0)),
+                               param_grid={"nnbinclassifier__hidden": [(), (8,)],
+                                           "nnbinclassifier__learning_rate": [0.001, 0.01]},
+                               cv=3, scoring=["roc_auc", "accuracy"], refit="roc_auc")
+    else:
+        X, y = _cancer()
+        X = StandardScaler().fit_transform(X)
+        search = FusedSearchCV(NNBinClassifier(epochs=4, batch_size=16, random_state=1),
+                               param_grid={"hidden": [(4,), (4, 4)], "activation": ["relu", "tanh"]},
+                               cv=4, scoring="neg_log_loss")
+    search.fit(X, y)
+    results = {key: [repr(v) for v in np.asarray(values, dtype=object).ravel()]
+               for key, values in search.cv_results_.items() if not key.endswith("_time")}
+    return {"cv_results.json": json.dumps(results, indent=1, sort_keys=True),
+            "best.json": json.dumps({"best_index": int(search.best_index_), "best_score": repr(search.best_score_),
+                                     "best_params": repr(search.best_params_)}, indent=1),
+            "predict_proba.txt": "\n".join(repr(float(p)) for p in search.predict_proba(X)[:, 1]) + "\n"}
+
+
+SEARCHES = ("fused_search_wine", "fused_search_cancer")
+
+
+def outputs(name: str, directory: Path) -> dict[str, str]:
+    """The pinned text of any scenario or search."""
+    return search_outputs(name) if name in SEARCHES else experiment_outputs(name, directory)
+
+
+def write_pins(directory: Path = PINNED) -> None:
+    """Write every scenario's outputs and the machine into `directory` (the store of
+    compare_baselines too, to check that stores written by this code still resume)."""
+    import tempfile
+
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / "machine.json").write_text(json.dumps(machine(), indent=1, sort_keys=True))
+    for name in (*SCENARIOS, *SEARCHES):
+        with tempfile.TemporaryDirectory() as tmp:
+            files = outputs(name, Path(tmp) / name)
+            (directory / name).mkdir()
+            for file, text in files.items():
+                (directory / name / file).write_text(text)
+            if name == "iris_binary":  # a store as this code writes it
+                for stored in STORE_FILES:
+                    shutil.copy(Path(tmp) / name / stored, directory / name / stored)
+        print(f"pinned {name}: {len(files)} files", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    write_pins()
