@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ star
 __version__ = "0.1.0"
 
 from nnbin.errors import ConfigError, DataError, NnbinError  # noqa: E402
-from nnbin.spec import ModelSpec  # noqa: E402
+from nnbin.core.specs import ModelSpec  # noqa: E402
 
 
 def __getattr__(name):

@@ -12,7 +12,7 @@ import_tensorflow()
 import keras
 import numpy as np
 
-from nnbin.spec import ModelSpec
+from nnbin.core.specs import ModelSpec
 
 __all__ = ["ModelSpec", "build_model", "build_logistic", "build_shallow", "build_deep", "describe",
            "make_optimizer", "initial_weights"]

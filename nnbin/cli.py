@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _inspect(args) -> None:
     from nnbin.inspect import inspect_model
-    from nnbin.predict import read_info, read_rows
+    from nnbin.model_io import read_info
+    from nnbin.predict import read_rows
 
     try:
         layers = [int(n) for n in args.layers.split(",")] if args.layers else None
@@ -178,7 +179,7 @@ def _compare(args) -> None:
     from nnbin.compare import compare, paired_scores
     from nnbin.metrics import METRIC_ALIASES
     from nnbin.reload import load_results
-    from nnbin.spec import suggest
+    from nnbin.core.settings import suggest
 
     result = load_results(args.directory)
     metric = args.metric or result.config.rank_by

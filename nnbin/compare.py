@@ -103,7 +103,7 @@ def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
     for label in (a, b):
         if label not in set(trials["config"]):
             from nnbin.errors import ConfigError
-            from nnbin.spec import suggest
+            from nnbin.core.settings import suggest
 
             names = list(dict.fromkeys(trials["config"]))
             shown = ", ".join(f"'{n}'" for n in names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")

@@ -17,8 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, fie
 from nnbin.errors import ConfigError
 from nnbin.metrics import DEFAULT_METRICS, METRIC_ALIASES, METRICS
 from nnbin.search import check_distribution, family_points, is_distribution
-from nnbin.spec import (ACTIVATIONS, INITIALIZERS, OPTIMIZERS, ModelSpec, check_choice,
-                        check_hidden, check_number, suggest)
+from nnbin.core.settings import check_choice, check_number, check_setting, suggest
+from nnbin.core.specs import TRAIN_SETTINGS, TrainSpec
 
 
 def changed_fields(model: BaseModel) -> set[str]:
@@ -44,7 +44,9 @@ class Strict(BaseModel):
 
 
 class Hyper(Strict):
-    """Every model and training setting a family may fix or sweep."""
+    """Every model and training setting a family may fix or sweep, as the config file gives
+    them: parsed here (text to numbers), checked against the one constraint table
+    (nnbin.core.settings.CONSTRAINTS), and handed to training as a core `TrainSpec`."""
 
     hidden: Optional[list[int]] = None
     depth: Optional[int] = None
@@ -61,78 +63,18 @@ class Hyper(Strict):
     class_weight: Optional[Literal["balanced"]] = None
     patience: int = 0
 
-    @field_validator("hidden")
+    @field_validator("*")
     @classmethod
-    def _hidden(cls, v):
-        return None if v is None else list(check_hidden(v))
+    def _constraint(cls, v, info):
+        value = check_setting(info.field_name, v)
+        return list(value) if isinstance(value, tuple) else value
 
-    @field_validator("depth")
-    @classmethod
-    def _depth(cls, v):
-        return None if v is None else check_number(v, low=0, integer=True)
-
-    @field_validator("width")
-    @classmethod
-    def _width(cls, v):
-        return None if v is None else check_number(v, low=1, integer=True)
-
-    @field_validator("activation")
-    @classmethod
-    def _activation(cls, v):
-        if isinstance(v, str):
-            return check_choice("activation", v, ACTIVATIONS)
-        return [check_choice("activation", a, ACTIVATIONS) for a in v]
-
-    @field_validator("optimizer")
-    @classmethod
-    def _optimizer(cls, v):
-        return check_choice("optimizer", v, OPTIMIZERS)
-
-    @field_validator("kernel_initializer")
-    @classmethod
-    def _initializer(cls, v):
-        return check_choice("kernel_initializer", v, INITIALIZERS)
-
-    @field_validator("dropout")
-    @classmethod
-    def _dropout(cls, v):
-        return check_number(v, low=0, high=1, high_open=True)
-
-    @field_validator("l2")
-    @classmethod
-    def _l2(cls, v):
-        return check_number(v, low=0)
-
-    @field_validator("learning_rate")
-    @classmethod
-    def _learning_rate(cls, v):
-        return check_number(v, low=0, low_open=True)
-
-    @field_validator("momentum")
-    @classmethod
-    def _momentum(cls, v):
-        return check_number(v, low=0, high=1, high_open=True)
-
-    @field_validator("batch_size", "epochs")
-    @classmethod
-    def _positive(cls, v):
-        return check_number(v, low=1, integer=True)
-
-    @field_validator("patience")
-    @classmethod
-    def _patience(cls, v):
-        return check_number(v, low=0, integer=True)
-
-    def spec(self, seed: int | None = None) -> ModelSpec:
-        """The ModelSpec these settings describe."""
-        activation = self.activation if isinstance(self.activation, str) else tuple(self.activation)
-        return ModelSpec(hidden=tuple(self.hidden or ()), depth=self.depth, width=self.width,
-                         activation=activation, dropout=self.dropout, l2=self.l2,
-                         kernel_initializer=self.kernel_initializer, optimizer=self.optimizer,
-                         learning_rate=self.learning_rate, momentum=self.momentum, seed=seed)
+    def train_spec(self) -> TrainSpec:
+        """These settings as the core object training takes."""
+        return TrainSpec(**self.model_dump())
 
 
-HYPER_FIELDS = tuple(Hyper.model_fields)
+HYPER_FIELDS = TRAIN_SETTINGS  # what a family may fix or sweep (the Hyper schema lists the same)
 
 
 Scalar = Union[bool, int, float, str]
@@ -508,7 +450,7 @@ def normal_value(key: str, value):
     return getattr(Hyper.model_validate({key: value}), key)
 
 
-def resolved_key(hyper: Hyper) -> tuple:
+def resolved_key(hyper: TrainSpec) -> tuple:
     """What a configuration trains: its resolved network (activation `relu` = `[relu]` for one
     layer) and its training settings; equal keys mean equal trials."""
     from dataclasses import replace
@@ -697,6 +639,16 @@ def _list_index(items: list, part: str, where: str) -> int:
                       f"(names: {', '.join(map(str, names))})")
 
 
+def config_yaml(config: ExperimentConfig) -> str:
+    """The resolved config as the YAML a run writes (config.yaml) and the report shows."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+def config_from_yaml(text: str) -> ExperimentConfig:
+    """A config.yaml written by a run (`config_yaml`), read back as it was written."""
+    return config_from_dict(yaml.safe_load(text))
+
+
 def load_config(path, overrides=()) -> ExperimentConfig:
     """Read a YAML file, apply --set overrides, validate."""
     data = read_yaml(path)
@@ -724,7 +676,7 @@ def _as_read(key: str, value):
     return value
 
 
-def family_hyper(family: FamilyConfig, point: dict) -> Hyper:
+def family_hyper(family: FamilyConfig, point: dict) -> TrainSpec:
     """The family's fixed params with one grid point laid over them."""
     merged = {**family.params.model_dump(exclude_unset=True), **point}
     if {"depth", "width"} & set(point) and "hidden" not in point:
@@ -732,4 +684,4 @@ def family_hyper(family: FamilyConfig, point: dict) -> Hyper:
     if "hidden" in point:
         merged.pop("depth", None)
         merged.pop("width", None)
-    return Hyper.model_validate(merged)
+    return Hyper.model_validate(merged).train_spec()

@@ -3,30 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from nnbin.config import ExperimentConfig, Hyper, expand_grid, family_hyper
+from nnbin.config import ExperimentConfig, expand_grid, family_hyper
+from nnbin.core.trials import Split, Trial, trial_seed
 from nnbin.errors import DataError
-
-
-@dataclass(frozen=True)
-class Split:
-    """Row indices of one fold. Inner splits (nested CV) carry their outer fold's repeat and
-    fold, and their own inner fold number."""
-
-    repeat: int
-    fold: int
-    train: np.ndarray = field(repr=False)
-    validation: np.ndarray = field(repr=False)
-    inner_fold: int | None = None
-
-    @property
-    def key(self) -> tuple:
-        return (self.repeat, self.fold, self.inner_fold)
 
 
 def make_splits(y: np.ndarray, folds: int, repeats: int = 1, shuffle: bool = True,
@@ -85,38 +69,6 @@ def make_inner_splits(y: np.ndarray, outer: list[Split], inner_folds: int, seed:
     return inner
 
 
-@dataclass(frozen=True)
-class Trial:
-    """One model fit: a family's grid point on one fold of one repeat."""
-
-    family: str
-    point: dict            # the swept values only
-    hyper: Hyper           # every setting, fixed and swept
-    split: Split
-    seed: int              # initial weights and shuffling
-    id: str
-
-    @property
-    def label(self) -> str:
-        """The configuration, e.g. 'deep learning_rate=0.01 width=16'."""
-        return " ".join([self.family, *(f"{k}={_short(v)}" for k, v in self.point.items())])
-
-    @property
-    def architecture(self) -> tuple:
-        spec = self.hyper.spec()
-        return spec.hidden, spec.activations
-
-
-def _short(value) -> str:
-    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def trial_seed(base_seed: int, split: Split) -> int:
-    """Every family gets the same seed on the same fold: same shuffles, same initial weights."""
-    inner = 0 if split.inner_fold is None else (split.inner_fold + 1) * 1_000_000
-    return base_seed * 10_000 + split.repeat * 100 + split.fold + inner
-
-
 def make_holdout_splits(y: np.ndarray, outer: list[Split], fraction: float, seed: int = 0) -> list[Split]:
     """Successive halving: a stratified hold-out of `fraction` of each outer training fold
     (inner_fold 0), on which candidates are compared; the outer fold's rows are never in it."""
@@ -147,7 +99,7 @@ def make_trials(config: ExperimentConfig, splits: list[Split], points: dict | No
         for point in chosen:
             hyper = family_hyper(family, point)
             for split in splits:
-                key = {**experiment_key, "family": family.name, "hyper": hyper.model_dump(mode="json"),
+                key = {**experiment_key, "family": family.name, "hyper": hyper.to_dict(),
                        "repeat": split.repeat, "fold": split.fold}
                 if split.inner_fold is not None:
                     key["inner_fold"] = split.inner_fold

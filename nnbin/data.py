@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nnbin.errors import DataError
-from nnbin.spec import suggest
+from nnbin.core.settings import suggest
 
 MISSING_POLICIES = ("impute", "error")
 

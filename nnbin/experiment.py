@@ -9,17 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 import nnbin
 from nnbin.compare import compare_families
-from nnbin.config import ExperimentConfig, config_from_dict, load_config
+from nnbin.config import ExperimentConfig, config_from_dict, config_yaml, load_config
+from nnbin.core.trials import TrialRecord
 from nnbin.cv import make_inner_splits, make_trials, select_outer_trials, split_plan
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
-from nnbin.export import refit_key, refits_known_in_advance
+from nnbin.files import write_text
 from nnbin.progress import FitBar
-from nnbin.results import summarize, trial_row, write_predictions, write_tables, write_text
+from nnbin.refit import refit_key, refits_known_in_advance
+from nnbin.results import summarize, trial_row, write_predictions, write_tables
 from nnbin.store import ResultsStore, data_fingerprint
 
 
@@ -31,7 +32,7 @@ class ExperimentResult:
     """The per-trial table, the ranked summary and where they were written."""
 
     config: ExperimentConfig
-    dataset: Dataset
+    dataset: Dataset | None       # None in a run read back from its directory (nnbin.reload)
     trials: pd.DataFrame
     summary: pd.DataFrame
     history: pd.DataFrame
@@ -85,30 +86,30 @@ def _epoch_points(history: dict) -> list[tuple]:
     return [(key, epoch + 1, value) for key, values in history.items() for epoch, value in enumerate(values)]
 
 
-class _Trainer:
+class TrialRunner:
     """Trains trials through the engine, appending each finished one to the store and
     skipping those already there; one progress bar across stages, moved by the epochs done
     as the engine reports them and completed as each trial is stored."""
 
     def __init__(self, config, dataset, store, stored: dict, bar, executor, refits=()):
-        from nnbin.engines import FoldCache
+        from nnbin.engines import FoldData
 
         self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
         self.bar, self.executor = bar, executor
-        self.folds = FoldCache(dataset, config.cv.inner_fraction)
+        self.folds = FoldData(dataset, config.cv.inner_fraction)
         self.done: dict = {}
         self.trained = 0
         self.resumed = 0            # records taken from the store, not trained now
         self.refits = list(refits)  # trained with the first trials that need training ...
         self.refitted: dict = {}    # ... their results, by refit_key
 
-    def _record(self, result) -> dict:
+    def _record(self, result) -> TrialRecord:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
         trial = result.trial
         y_true = self.dataset.y[trial.split.validation]
-        return {"row": trial_row(result, y_true, self.config.metrics, self.config.threshold),
-                "history": _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
-                "predictions": result.y_prob.astype(np.float32)}
+        return TrialRecord(trial_row(result, y_true, self.config.metrics, self.config.threshold),
+                           _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
+                           result.y_prob.astype(np.float32))
 
     def _curve(self, result, y_true) -> list[tuple]:
         """The scored fold's loss and rank_by metric at the recorded epochs, as history points
@@ -127,19 +128,19 @@ class _Trainer:
                        for name, label in names.items()]
         return points
 
-    def _save(self, records: list[dict]) -> None:
+    def _save(self, records: list[TrialRecord]) -> None:
         """Store a batch of finished trials durably (one write and fsync per batch)."""
         if records and self.store is not None:
             self.store.append_many(records)
         for record in records:
-            self.done[record["row"]["trial_id"]] = record
+            self.done[record.trial_id] = record
         self.trained += len(records)
-        self.bar.finished([record["row"]["trial_id"] for record in records])
+        self.bar.finished([record.trial_id for record in records])
         if records:  # what was stored last, shown as the count moves (not while it stands still)
-            row = records[-1]["row"]
+            row = records[-1].row
             self.bar.postfix(f"{row['family']} repeat {row['repeat']} fold {row['fold']}")
 
-    def run(self, trials: list) -> list[dict]:
+    def run(self, trials: list) -> list[TrialRecord]:
         """Records of the given trials, in their order (not the order they finished in)."""
         todo = []
         for trial in trials:
@@ -232,30 +233,30 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
         total, resumable = n_trials(config, len(splits)), len(stored)
     if resumable and progress:
         print(f"resuming: {min(resumable, total)} of {total} trials already in {out}", file=sys.stderr)
-    started = time.time()
+    started, runner = time.time(), None
     try:
         with FitBar(total, progress) as bar:
             refits = (refits_known_in_advance(config, trials, development, test_rows)
                       if out is not None and not (cv.nested or halving) else [])
-            trainer = _Trainer(config, dataset, store, stored, bar, executor, refits)
+            runner = TrialRunner(config, dataset, store, stored, bar, executor, refits)
             if cv.nested:
-                inner = trainer.run(inner_trials)
-                trials = select_outer_trials(pd.DataFrame([r["row"] for r in inner]), trials,
+                inner = runner.run(inner_trials)
+                trials = select_outer_trials(pd.DataFrame([r.row for r in inner]), trials,
                                              config.rank_by)
             elif halving:
-                inner, trials = run_halving(config, trainer, dataset.y, splits)
-            ordered = trainer.run(trials)
+                inner, trials = run_halving(config, runner, dataset.y, splits)
+            ordered = runner.run(trials)
     except KeyboardInterrupt:
         where = f" in {out}; run the same command again to resume" if out is not None else ""
-        saved = len(trainer.done) if "trainer" in locals() else 0
+        saved = len(runner.done) if runner is not None else 0
         raise Interrupted(f"interrupted: {saved} of {total} trials saved{where}") from None
 
-    trials_table = pd.DataFrame([record["row"] for record in ordered])
-    history_table = pd.DataFrame([row for record in ordered for row in record["history"]])
+    trials_table = pd.DataFrame([record.row for record in ordered])
+    history_table = pd.DataFrame([row for record in ordered for row in record.history])
     predictions = prediction_table(trials, ordered, dataset.y)
     tables = {}
     if cv.nested or halving:  # the inner folds, or every rung on the hold-outs of the training folds
-        tables["inner_trials"] = pd.DataFrame([r["row"] for r in inner])
+        tables["inner_trials"] = pd.DataFrame([r.row for r in inner])
     if cv.nested:  # each family is one procedure (tune, then fit): rank and compare families
         trials_table.insert(trials_table.columns.get_loc("config") + 1, "chosen", trials_table["config"])
         for table in (trials_table, history_table, predictions):
@@ -265,9 +266,9 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     metadata = {
         "config": config.to_dict(), "dataset": dataset.summary(), "device": device,
         "seed": cv.seed, "versions": versions(), "trials": total,
-        "trained_now": trainer.trained, "resumed": trainer.resumed,
+        "trained_now": runner.trained, "resumed": runner.resumed,
         "fits": {"scored": len(trials_table), "inner": len(tables.get("inner_trials", ())),
-                 "trained_now": trainer.trained, "resumed": trainer.resumed},
+                 "trained_now": runner.trained, "resumed": runner.resumed},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 2),
         "comparisons": [c.verdict for c in comparisons],
@@ -287,10 +288,10 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
                             "complete one (summary.csv, column note)")
     if out is not None:
         if config.refit != "none" and not cv.nested:  # before the tables: it adds test scores
-            from nnbin.export import refit_best
+            from nnbin.refit import refit_best
 
             result.models = refit_best(result, trials, out / "models", config.refit,
-                                       development, test_rows, trainer.refitted, executor, progress=progress)
+                                       development, test_rows, runner.refitted, executor, progress=progress)
             metadata["test_rows"] = len(test_rows)
         elif config.refit != "none":
             result.notes.append("no model was refitted: nested cross-validation scores the tuning "
@@ -300,7 +301,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
                            **tables}, metadata)
         if config.predictions != "none":
             write_predictions(out, predictions, config.predictions)
-        write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        write_text(out / "config.yaml", config_yaml(config))
         if config.tensorboard:
             from nnbin.tblog import write_tensorboard
 
@@ -318,7 +319,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     return result
 
 
-def prediction_table(trials, records: list[dict], y) -> pd.DataFrame:
+def prediction_table(trials, records: list[TrialRecord], y) -> pd.DataFrame:
     """Validation-fold probabilities: one row per (trial, validation row). Compact: the text
     columns are categorical, probabilities float32 (as trained), rows int32."""
     rows = [t.split.validation for t in trials]
@@ -338,5 +339,5 @@ def prediction_table(trials, records: list[dict], y) -> pd.DataFrame:
         "repeat": per_row([t.split.repeat for t in trials], np.int16),
         "fold": per_row([t.split.fold for t in trials], np.int16), "row": all_rows,
         "y_true": np.asarray(y)[all_rows].astype(np.int8),
-        "y_prob": (np.concatenate([np.asarray(r["predictions"], np.float32) for r in records])
+        "y_prob": (np.concatenate([np.asarray(r.predictions, np.float32) for r in records])
                    if records else np.zeros(0, np.float32))})

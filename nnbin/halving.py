@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from nnbin.config import ExperimentConfig, expand_grid, family_hyper
-from nnbin.cv import Split, make_holdout_splits, make_trials
+from nnbin.core.trials import Split, TrialRecord
+from nnbin.cv import make_holdout_splits, make_trials
 from nnbin.results import ranked_means
 from nnbin.search import halving_budgets
 
@@ -52,8 +53,8 @@ def survivors(rows: pd.DataFrame, keep: int, rank_by: str) -> list[str]:
     return list(ranked_means(rows, ["config"], rank_by)["config"][:keep])
 
 
-def run_halving(config: ExperimentConfig, trainer, y, splits: list[Split]) -> tuple[list[dict], list]:
-    """Train the rungs through `trainer` (`experiment._Trainer`); returns (records of every
+def run_halving(config: ExperimentConfig, runner, y, splits: list[Split]) -> tuple[list[TrialRecord], list]:
+    """Train the rungs through `runner` (`experiment.TrialRunner`); returns (records of every
     hold-out trial, the final trials to cross-validate)."""
     holdouts = make_holdout_splits(y, splits, config.cv.inner_fraction, config.cv.seed)
     plans = {rungs.family: rungs for rungs in plan(config)}
@@ -67,9 +68,9 @@ def run_halving(config: ExperimentConfig, trainer, y, splits: list[Split]) -> tu
             elif rung == len(rungs.epochs) - 1:
                 final += make_trials(config, splits, {name: candidates[name]})
         trials = make_trials(config, holdouts, points)
-        done = trainer.run(trials)
+        done = runner.run(trials)
         records += done
-        rows = pd.DataFrame([r["row"] for r in done])
+        rows = pd.DataFrame([r.row for r in done])
         for name in points:
             labels = [t.label for t in trials if t.family == name][::len(holdouts)]
             kept = set(survivors(rows[rows["family"] == name], plans[name].candidates[rung + 1],

@@ -75,7 +75,8 @@ def activations(model, inputs: dict, layers=None) -> dict[int, np.ndarray]:
 
 def inspect_model(directory, frame: pd.DataFrame | None = None, layers=None, out_dir=None) -> dict:
     """Description (and logistic coefficients); with rows, their activations, saved as CSV."""
-    from nnbin.predict import load, model_inputs
+    from nnbin.model_io import load
+    from nnbin.predict import model_inputs
 
     model, info = load(directory)  # first: it imports TensorFlow with its start-up logs muted
     from nnbin.builders import describe

@@ -1,8 +1,6 @@
 """Score new rows with a saved nnbin model (model.keras + model.json)."""
 from __future__ import annotations
 
-import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,30 +8,7 @@ import pandas as pd
 
 from nnbin.data import categories_as_text, read_table
 from nnbin.errors import DataError
-from nnbin.export import INFO_FILE, MODEL_FILE
-
-
-def read_info(directory) -> dict:
-    """model.json of a directory written by the refit step (without loading the model)."""
-    directory = Path(directory)
-    if not (directory / MODEL_FILE).is_file() or not (directory / INFO_FILE).is_file():
-        raise DataError(f"{directory} holds no saved model ({MODEL_FILE} and {INFO_FILE}); give a "
-                        "directory under results/<name>/models/")
-    return json.loads((directory / INFO_FILE).read_text())
-
-
-def load(directory) -> tuple:
-    """(keras model, info) from a directory written by the refit step."""
-    info = read_info(directory)
-    from nnbin.device import quiet_native_stderr
-
-    with quiet_native_stderr():  # TensorFlow's C++ start-up logs
-        import keras
-
-    with warnings.catch_warnings():  # inputs keyed by column name, not by Keras-safe input name
-        warnings.simplefilter("ignore", UserWarning)
-        model = keras.models.load_model(Path(directory) / MODEL_FILE)
-    return model, info
+from nnbin.model_io import load, read_info
 
 
 def categorical_columns(info: dict) -> list[str]:

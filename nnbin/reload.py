@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from nnbin.errors import DataError, NnbinError
 
@@ -20,7 +19,7 @@ def load_results(directory) -> "ExperimentResult":  # noqa: F821 (nnbin.experime
     run wrote them, else from the results store with the labels of the data set; when the data
     cannot be read, the result holds none and `notes` says so."""
     from nnbin.compare import compare_families
-    from nnbin.config import config_from_dict
+    from nnbin.config import config_from_yaml
     from nnbin.experiment import ExperimentResult
 
     directory = Path(directory)
@@ -28,7 +27,7 @@ def load_results(directory) -> "ExperimentResult":  # noqa: F821 (nnbin.experime
     if missing:
         raise NnbinError(f"'{directory}' holds no finished nnbin run (no {', '.join(missing)}); give the "
                          "output directory of `nnbin train` (results/<name>, or its --output-dir)")
-    config = config_from_dict(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")))
+    config = config_from_yaml((directory / "config.yaml").read_text(encoding="utf-8"))
     metadata = json.loads((directory / "run.json").read_text(encoding="utf-8"))
     trials = pd.read_csv(directory / "trials.csv")
     summary = pd.read_csv(directory / "summary.csv")

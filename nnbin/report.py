@@ -331,7 +331,7 @@ def depth_width_lines(result, with_comparisons: bool = False) -> list:
 
 def write_report(result, comparisons, plots: list[Path], path: Path) -> Path:
     """One self-contained page (images embedded) readable without a server."""
-    import yaml
+    from nnbin.config import config_yaml
 
     config, data = result.config, result.metadata["dataset"]
     metric = config.rank_by
@@ -363,7 +363,7 @@ flatters it: the best score of a grid is an optimistic estimate of what tuning w
 <h2>Summary (mean and sd over folds)</h2>{_table(result.summary[columns], "summary")}
 <h2>Thresholds: each family's best configuration</h2>{_threshold_section(result)}
 <h2>Plots</h2>{images}
-<h2>Config</h2><pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>
+<h2>Config</h2><pre>{html.escape(config_yaml(config))}</pre>
 <p><small>nnbin {html.escape(result.metadata['versions']['nnbin'])}, TensorFlow
 {html.escape(result.metadata['versions']['tensorflow'])}, Keras {html.escape(result.metadata['versions']['keras'])}</small></p>
 <script>{SCRIPT}</script>

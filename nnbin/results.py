@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from nnbin.files import atomic_write, write_text
 from nnbin.metrics import COUNTS, higher_is_better, score
 
 
 def trial_row(result, y_true: np.ndarray, metrics, threshold: float) -> dict:
     """One tidy row: family, configuration, every hyperparameter, repeat, fold, metrics, timing."""
     trial = result.trial
-    hyper = trial.hyper.model_dump()
+    hyper = trial.hyper.to_dict()
     spec = trial.hyper.spec()
     row = {"trial_id": trial.id, "family": trial.family, "config": trial.label,
            "architecture": "-".join(map(str, spec.hidden)) or "logistic"}
@@ -37,7 +36,7 @@ def trial_row(result, y_true: np.ndarray, metrics, threshold: float) -> dict:
 
 def architecture_params(architecture: str, n_inputs: int) -> int:
     """Weights and biases of a network of this architecture ('16-8', 'logistic') on m inputs."""
-    from nnbin.spec import ModelSpec
+    from nnbin.core.specs import ModelSpec
 
     widths = () if architecture == "logistic" else tuple(int(u) for u in architecture.split("-"))
     return ModelSpec(hidden=widths).n_params(n_inputs)
@@ -137,30 +136,13 @@ def fits_summary(metadata: dict) -> str:
     return text + (f", {fits['resumed']} resumed from earlier runs" if fits["resumed"] else "")
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file and rename, so a crash never leaves half a file."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_tables(output_dir: Path, tables: dict[str, pd.DataFrame], metadata: dict) -> list[Path]:
     """CSV for every table (Parquet too when pyarrow is present) and run.json; returns the paths."""
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, table in tables.items():
         path = output_dir / f"{name}.csv"
-        _atomic_write(path, lambda tmp, t=table: t.to_csv(tmp, index=False))
+        atomic_write(path, lambda tmp, t=table: t.to_csv(tmp, index=False))
         written.append(path)
     try:
         import pyarrow  # noqa: F401
@@ -168,7 +150,7 @@ def write_tables(output_dir: Path, tables: dict[str, pd.DataFrame], metadata: di
         pass
     else:
         path = output_dir / "trials.parquet"
-        _atomic_write(path, lambda tmp: tables["trials"].to_parquet(tmp, index=False))
+        atomic_write(path, lambda tmp: tables["trials"].to_parquet(tmp, index=False))
         written.append(path)
     path = output_dir / "run.json"
     write_text(path, json.dumps(metadata, indent=2, default=str))
@@ -182,23 +164,7 @@ def write_predictions(output_dir: Path, predictions: pd.DataFrame, kind: str) ->
     path = output_dir / f"predictions.{kind}"
     if kind == "csv":  # float32 written as the float64 it equals: read back exactly
         exact = predictions.assign(y_prob=predictions["y_prob"].astype(np.float64))
-        _atomic_write(path, lambda tmp: exact.to_csv(tmp, index=False))
+        atomic_write(path, lambda tmp: exact.to_csv(tmp, index=False))
     else:
-        _atomic_write(path, lambda tmp: predictions.to_parquet(tmp, index=False))
+        atomic_write(path, lambda tmp: predictions.to_parquet(tmp, index=False))
     return path
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically."""
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write a file atomically, flushed to disk before it replaces the old one."""
-    def write(tmp):
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    _atomic_write(path, write)
-

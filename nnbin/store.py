@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nnbin.core.trials import TrialRecord
 from nnbin.errors import ConfigError, NnbinWarning
-from nnbin.results import write_bytes, write_text
+from nnbin.files import write_bytes, write_text
 
 
 class StoreWarning(NnbinWarning):
@@ -83,7 +84,7 @@ class ResultsStore:
         self.stamp = self.dir / STAMP
         self._end = 0  # values in the predictions file that records refer to
 
-    def open(self, fresh: bool = False) -> dict[str, dict]:
+    def open(self, fresh: bool = False) -> dict[str, TrialRecord]:
         """Check the directory belongs to this config; return finished records by trial id.
 
         fresh: set earlier results of any config aside, models included (moved to `previous/`,
@@ -130,11 +131,11 @@ class ResultsStore:
                 item.replace(previous / item.name)
         return previous
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, TrialRecord]:
         """Complete lines only: a last line torn by a crash is cut off so appends stay clean, and
         so are probabilities no line refers to. A damaged line elsewhere (or one whose
         probabilities are missing) is moved to trials.damaged.jsonl, with a warning: its trial
-        is trained again. Each record's "predictions" is returned as a float32 array."""
+        is trained again. Each record's probabilities are returned as a float32 array."""
         values = (np.fromfile(self.predictions, dtype=FLOAT32) if self.predictions.exists()
                   else np.zeros(0, FLOAT32))
         if not self.path.exists():
@@ -145,10 +146,10 @@ class ResultsStore:
         records, good, damaged, used = {}, [], [], 0
         for line in data[:end].splitlines():
             try:
-                record = json.loads(line)
-                where = record["predictions"]
-                record["predictions"] = _predictions(where, values)
-                records[record["row"]["trial_id"]] = record
+                stored = json.loads(line)
+                where = stored["predictions"]
+                record = TrialRecord(stored["row"], stored["history"], _predictions(where, values))
+                records[record.trial_id] = record
                 good.append(line)
                 if isinstance(where, dict):
                     used = max(used, int(where["offset"]) + int(where["count"]))
@@ -173,13 +174,13 @@ class ResultsStore:
             with open(self.predictions, "r+b") as handle:
                 handle.truncate(used * FLOAT32.itemsize)
 
-    def append(self, record: dict) -> None:
+    def append(self, record: TrialRecord) -> None:
         """Write one finished trial durably before the next one starts."""
         self.append_many([record])
 
-    def append_many(self, records: list[dict]) -> None:
+    def append_many(self, records: list[TrialRecord]) -> None:
         """Write finished trials durably: their probabilities, then their lines."""
-        arrays = [np.asarray(r["predictions"], dtype=FLOAT32) for r in records]
+        arrays = [np.asarray(r.predictions, dtype=FLOAT32) for r in records]
         with open(self.predictions, "ab") as handle:
             handle.write(b"".join(a.tobytes() for a in arrays))
             handle.flush()
@@ -188,7 +189,8 @@ class ResultsStore:
         for record, values in zip(records, arrays):
             where = {"offset": self._end, "count": len(values)}
             self._end += len(values)
-            lines.append(json.dumps({**record, "predictions": where}, default=_plain) + "\n")
+            lines.append(json.dumps({"row": record.row, "history": record.history, "predictions": where},
+                                    default=_plain) + "\n")
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write("".join(lines))
             handle.flush()

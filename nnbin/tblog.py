@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnbin.config import HYPER_FIELDS
+from nnbin.core.specs import TRAIN_SETTINGS
 
 
 def _hparam_value(value):
@@ -25,7 +25,7 @@ def write_tensorboard(trials: pd.DataFrame, history: pd.DataFrame, metrics: list
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
 
-    columns = ["family", *[c for c in HYPER_FIELDS if c in trials], "repeat", "fold"]
+    columns = ["family", *[c for c in TRAIN_SETTINGS if c in trials], "repeat", "fold"]
     with tf.summary.create_file_writer(str(log_dir)).as_default():
         hp.hparams_config(hparams=[hp.HParam(c) for c in columns],
                           metrics=[hp.Metric(m, display_name=m) for m in metrics])

@@ -111,7 +111,7 @@ def course_trials(trials, folds):
 def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
     from nnbin.config import config_from_dict
     from nnbin.cv import make_splits, make_trials
-    from nnbin.engines import ENGINES as NNBIN_ENGINES, FoldCache
+    from nnbin.engines import ENGINES as NNBIN_ENGINES, FoldData
     from nnbin.experiment import run_experiment
 
     config = config_from_dict(experiment_config(workload, "keras" if engine == "course" else engine, epochs))
@@ -122,7 +122,7 @@ def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
         data = config.dataset.load()
         trials = make_trials(config, make_splits(data.y, config.cv.folds, seed=0))
         scores = {}
-        for trial, y_prob in course_trials(trials, FoldCache(data)):
+        for trial, y_prob in course_trials(trials, FoldData(data)):
             scores.setdefault(trial.label, []).append(
                 score(data.y[trial.split.validation], y_prob, ["roc_auc"])["roc_auc"])
         return {"seconds": time.perf_counter() - start, "fits": len(trials), "measured_fits": len(trials),
@@ -136,7 +136,7 @@ def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
     trials = make_trials(config, make_splits(data.y, config.cv.folds, seed=0))
     chosen = [t for t in trials if subset_filter(t)]
     train = course_trials if engine == "course" else NNBIN_ENGINES[engine]
-    for _ in train(chosen, FoldCache(data)):
+    for _ in train(chosen, FoldData(data)):
         pass
     measured = time.perf_counter() - start
     return {"seconds": measured * len(trials) / len(chosen), "fits": len(trials),
@@ -656,8 +656,8 @@ def progress_child(mode: str, workload: str, epochs: int) -> None:
 
     FitBar._move = timed
     if mode == "per call":
-        whole = fused._run
-        fused._run = lambda stacks, inputs, groups, jit, progress: whole(stacks, inputs, groups, jit, None)
+        whole = fused.schedule._run
+        fused.schedule._run = lambda stacks, inputs, groups, jit, progress: whole(stacks, inputs, groups, jit, None)
     config = config_from_dict(experiment_config(workload, "fused", epochs))
     start = time.perf_counter()
     experiment.run_experiment(config, progress=mode != "quiet", write=False, report=False)

@@ -30,7 +30,7 @@ def main() -> None:
 
     from nnbin.config import config_from_dict
     from nnbin.cv import make_splits, make_trials
-    from nnbin.engines import FoldCache
+    from nnbin.engines import FoldData
     from nnbin.engines.keras_engine import train_trials
 
     repeats = -(-args.trials // 5)
@@ -42,7 +42,7 @@ def main() -> None:
     trials = make_trials(config, make_splits(data.y, 5, repeats, seed=0))[:args.trials]
     rss, seconds = [], []
     last = time.perf_counter()
-    for i, _ in enumerate(train_trials(trials, FoldCache(data)), start=1):
+    for i, _ in enumerate(train_trials(trials, FoldData(data)), start=1):
         now = time.perf_counter()
         seconds.append(now - last)
         last = now

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnbin.engines import fused
+from nnbin.engines.fused import stack_data
 from nnbin.experiment import run_experiment
 
 CONFIG = {
@@ -29,7 +29,7 @@ def test_the_last_point_of_each_curve_is_the_trials_score(engine, monkeypatch):
     must equal trials.csv's log loss and ROC AUC (computed from the final probabilities); with
     it, the curve runs to the epoch training stopped. (On a table this small the fused engine
     would record every few epochs, its time limit; here it may record every epoch.)"""
-    monkeypatch.setattr(fused, "CURVE_COST", 100.0)
+    monkeypatch.setattr(stack_data, "CURVE_COST", 100.0)
     result = run_experiment({**CONFIG, "engine": engine}, progress=False, write=False)
     curves, trials = _curves(result), result.trials.set_index("trial_id")
     assert set(curves["validation_loss"].index) == set(trials.index)
@@ -48,8 +48,8 @@ def test_recording_the_curves_leaves_training_untouched(monkeypatch):
     restored epoch (a budget too small for one epoch by the stride): bit-identical
     probabilities, losses and epochs."""
     recorded = run_experiment(CONFIG, progress=False, write=False)
-    monkeypatch.setattr(fused, "CURVE_BUDGET", 1)
-    assert fused.validation_stride(4, 50, 12, fit_rows=64) > 12  # no epoch is recorded by the stride
+    monkeypatch.setattr(stack_data, "CURVE_BUDGET", 1)
+    assert stack_data.validation_stride(4, 50, 12, fit_rows=64) > 12  # no epoch is recorded by the stride
     bare = run_experiment(CONFIG, progress=False, write=False)
     curve = bare.history[bare.history["metric"] == "validation_loss"]
     ends = bare.trials.set_index("trial_id")[["epochs_run", "best_epoch"]]
@@ -64,16 +64,16 @@ def test_recording_the_curves_leaves_training_untouched(monkeypatch):
 
 def test_stride_keeps_a_stack_within_its_budget_of_memory_and_time():
     budget = 16 * 2 ** 20
-    assert fused.validation_stride(40, 114, 100, fit_rows=4_800, budget=budget) == 1  # every epoch
-    assert fused.validation_stride(40, 114, 100, fit_rows=480, budget=budget) == 2   # breast_cancer-sized: every 2nd
+    assert stack_data.validation_stride(40, 114, 100, fit_rows=4_800, budget=budget) == 1  # every epoch
+    assert stack_data.validation_stride(40, 114, 100, fit_rows=480, budget=budget) == 2   # breast_cancer-sized: every 2nd
     for models, rows, epochs, fit in [(80, 40_000, 50, 160_000), (8, 200_000, 3, 800_000),
                                       (256, 5_000, 300, 20_000), (40, 3_000, 100, 600)]:
-        stride = fused.validation_stride(models, rows, epochs, fit_rows=fit, budget=budget)
-        padded = -(-rows // fused.PREDICT_CHUNK) * fused.PREDICT_CHUNK
+        stride = stack_data.validation_stride(models, rows, epochs, fit_rows=fit, budget=budget)
+        padded = -(-rows // stack_data.PREDICT_CHUNK) * stack_data.PREDICT_CHUNK
         kept = lambda every: (epochs // every) * models * padded * 4  # noqa: E731 (bytes)
         cost = lambda every: padded / (2 * fit) / every  # noqa: E731 (share of training time)
         smallest = next(every for every in range(1, epochs + 2)  # by search
-                        if kept(every) <= budget and cost(every) <= fused.CURVE_COST)
-        assert kept(stride) <= budget and cost(stride) <= fused.CURVE_COST + 1e-12
+                        if kept(every) <= budget and cost(every) <= stack_data.CURVE_COST)
+        assert kept(stride) <= budget and cost(stride) <= stack_data.CURVE_COST + 1e-12
         assert smallest <= stride <= 2 * smallest
-    assert fused.validation_stride(8, 0, 100, fit_rows=100) == 0       # a refit: nothing scored
+    assert stack_data.validation_stride(8, 0, 100, fit_rows=100) == 0       # a refit: nothing scored

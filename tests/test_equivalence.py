@@ -10,7 +10,7 @@ from nnbin.builders import build_model
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials
 from nnbin.data import from_frame
-from nnbin.engines import FoldCache
+from nnbin.engines import FoldData
 from nnbin.engines.fused import epoch_order, train_trials as fused_trials
 from nnbin.engines.keras_engine import balanced_class_weight
 
@@ -87,7 +87,7 @@ def test_fused_equals_keras_on_mini_batches_trial_by_trial(table):
     splits = [splits[0], splits[3]]                      # folds of unequal size
     assert len(splits[0].validation) != len(splits[1].validation)
     trials = make_trials(config, splits)
-    folds = FoldCache(data)
+    folds = FoldData(data)
     fused = {r.trial.id: r for r in fused_trials(trials, folds)}
     stopped_early = 0
     for trial in trials:

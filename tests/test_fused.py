@@ -6,7 +6,7 @@ import pytest
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials
 from nnbin.data import load_builtin
-from nnbin.engines import ENGINES, FoldCache
+from nnbin.engines import ENGINES, FoldData
 from nnbin.engines.fused import group_key, train_trials as fused_trials
 from nnbin.engines.keras_engine import train_trials as keras_trials
 from nnbin.experiment import run_experiment
@@ -20,7 +20,7 @@ def make(models, dataset="iris_binary", folds=3, options=None):
 
 
 def run(engine, trials, data, **options):
-    return {r.trial.id: r for r in ENGINES[engine](trials, FoldCache(data, 0.2), **options)}
+    return {r.trial.id: r for r in ENGINES[engine](trials, FoldData(data, 0.2), **options)}
 
 
 FULL_BATCH = {"batch_size": 4096, "epochs": 15}  # one step per epoch: the shuffle order cannot matter
@@ -85,8 +85,8 @@ def test_minibatch_results_agree_with_keras_on_mean_auc():
 
 def test_each_trial_is_unstacked_into_a_keras_model():
     trials, data = make([{"name": "deep", "params": {"hidden": [4, 3], "epochs": 3, "dropout": 0.2}}])
-    results = list(fused_trials(trials, FoldCache(data), keep_models=True))
-    folds = FoldCache(data)
+    results = list(fused_trials(trials, FoldData(data), keep_models=True))
+    folds = FoldData(data)
     for result in results:
         assert isinstance(result.model, keras.Sequential)
         X_val = folds.get(result.trial).X_val
@@ -129,6 +129,6 @@ def test_divergence_is_reported_not_raised():
     trials, data = make([{"name": "wild", "params": {"hidden": [8], "optimizer": "sgd",
                                                      "learning_rate": 1e6, "epochs": 20}}],
                         dataset="synthetic", options={"n_samples": 120, "class_sep": 0.1})
-    results = list(fused_trials(trials, FoldCache(data)))
+    results = list(fused_trials(trials, FoldData(data)))
     assert {r.status for r in results} == {"diverged"}
     assert all(np.isnan(r.y_prob).all() for r in results)

@@ -2,7 +2,7 @@ import numpy as np
 
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials
-from nnbin.engines import FoldCache
+from nnbin.engines import FoldData
 from nnbin.engines.keras_engine import ModelCache, fit_trial
 
 
@@ -15,7 +15,7 @@ def test_a_reused_model_starts_exactly_like_a_fresh_one():
                                            "grid": {"learning_rate": [0.05, 0.01]}}]})
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, 3))
-    folds, cache = FoldCache(data), ModelCache()
+    folds, cache = FoldData(data), ModelCache()
     for trial in trials[:4]:                       # warm the cache with other trials
         fit_trial(trial, folds, cache)
     target = trials[5]

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import nnbin.engines.fused as fused
+from nnbin.engines.fused import model as stacked_model, schedule
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials
-from nnbin.engines import ENGINES, FoldCache
+from nnbin.engines import ENGINES, FoldData
 from nnbin.experiment import run_experiment
 
 # dropout, early stopping that ends some models early, balanced class weights, an activation mix,
@@ -29,7 +30,7 @@ def _trials(spec):
 
 
 def _train(trials, data, progress=None):
-    return {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data), progress=progress)}
+    return {r.trial.id: r for r in fused.train_trials(trials, FoldData(data), progress=progress)}
 
 
 def _shares(reports) -> dict:
@@ -44,8 +45,8 @@ def _shares(reports) -> dict:
 
 @pytest.fixture
 def mixed(monkeypatch):
-    monkeypatch.setattr(fused, "validation_stride", lambda *args: 3)  # curves: every 3rd epoch
-    monkeypatch.setattr(fused, "CONCURRENT_CALLS", 1)  # both stacks (12 and 8 epochs) in one call
+    monkeypatch.setattr(stacked_model, "validation_stride", lambda *args: 3)  # curves: every 3rd epoch
+    monkeypatch.setattr(schedule, "CONCURRENT_CALLS", 1)  # both stacks (12 and 8 epochs) in one call
     return _trials(MIXED)
 
 
@@ -59,7 +60,7 @@ def test_chunked_calls_give_the_bits_of_one_call(mixed, monkeypatch):
             assert r.curve[0] == sorted({*range(3, r.epochs_run + 1, 3), r.epochs_run, r.best_epoch})
     for seed in (0, 1):
         rng = np.random.default_rng(seed)
-        monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: int(rng.integers(1, 4)))
+        monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: int(rng.integers(1, 4)))
         reports = []
         chunked = _train(trials, data, reports.append)
         assert len(reports) >= 4  # chunks of 1 to 3 epochs
@@ -77,7 +78,7 @@ def test_each_trial_reports_its_share_of_epochs_after_every_chunk(mixed, monkeyp
     trial reports end / E, or 1 once it has stopped (all its E epochs, early stopping, diverged);
     the last call (epochs 11-12) reports nothing: its results follow."""
     trials, data = mixed
-    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: epochs + 1)
+    monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: epochs + 1)
     reports = []
     results = _train(trials, data, reports.append)
     shares = _shares(reports)
@@ -95,10 +96,10 @@ def test_every_model_stopped_ends_the_stack_in_one_more_call(monkeypatch):
     trials, data = _trials({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "models": [
         {"name": "net", "params": {"hidden": [4], "learning_rate": 0.5, "epochs": 400, "patience": 1}}]})
     calls = []
-    original = fused._compiled
-    monkeypatch.setattr(fused, "_compiled", lambda *a: (lambda *args: calls.append(int(args[1])) or
+    original = schedule._compiled
+    monkeypatch.setattr(schedule, "_compiled", lambda *a: (lambda *args: calls.append(int(args[1])) or
                                                         original(*a)(*args)))
-    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 1)
+    monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: 1)
     results = _train(trials, data, [].append)
     stopped = max(r.epochs_run for r in results.values())
     assert stopped < 50
@@ -107,17 +108,17 @@ def test_every_model_stopped_ends_the_stack_in_one_more_call(monkeypatch):
 
 
 def test_the_chunk_grows_towards_a_second_a_call():
-    assert fused.next_chunk(1, 30.0) == 1        # the first call compiles: stay small
-    assert fused.next_chunk(1, 0.01) == 4        # fast: grow, at most 4x a call
-    assert fused.next_chunk(40, 4.0) == 10       # 0.1 s an epoch: 10 epochs a second
-    assert fused.next_chunk(10, 1.0) == 10
+    assert schedule.next_chunk(1, 30.0) == 1        # the first call compiles: stay small
+    assert schedule.next_chunk(1, 0.01) == 4        # fast: grow, at most 4x a call
+    assert schedule.next_chunk(40, 4.0) == 10       # 0.1 s an epoch: 10 epochs a second
+    assert schedule.next_chunk(10, 1.0) == 10
 
 
 def test_the_keras_engine_reports_after_every_epoch():
     trials, data = _trials({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "models": [
         {"name": "net", "params": {"hidden": [4], "epochs": 5, "optimizer": "adamw"}}]})
     reports = []
-    results = {r.trial.id: r for r in ENGINES["keras"](trials[:2], FoldCache(data), progress=reports.append)}
+    results = {r.trial.id: r for r in ENGINES["keras"](trials[:2], FoldData(data), progress=reports.append)}
     assert _shares(reports) == {t: [0.2, 0.4, 0.6, 0.8, 1.0] for t in results}
 
 
@@ -140,11 +141,11 @@ def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsy
     """One stack of 6 trials x 60 epochs, then the refit of the best: each bar moves by fractions
     of fits before any trial finishes, never goes back, and ends at exactly 6 of 6 (training) and
     1 of 1 (refitting); --quiet (progress off) trains each call in one piece and prints nothing."""
-    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
+    monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: 5)
     seen = _bar_positions(monkeypatch)
     runs = []
-    original_run = fused._run
-    monkeypatch.setattr(fused, "_run", lambda *a: runs.append(a[-1] is not None) or original_run(*a))
+    original_run = schedule._run
+    monkeypatch.setattr(schedule, "_run", lambda *a: runs.append(a[-1] is not None) or original_run(*a))
     config = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0},
               "models": [{"name": "net", "params": {"hidden": [4], "epochs": 60},
                           "grid": {"learning_rate": [0.01, 0.1]}}]}
@@ -177,7 +178,7 @@ def test_fused_search_verbose_prints_the_fits_and_moves_a_bar(capsys, monkeypatc
     quiet = search(0)
     out, err = capsys.readouterr()
     assert out == "" and "FusedSearchCV" not in err
-    monkeypatch.setattr(fused, "next_chunk", lambda epochs, seconds: 5)
+    monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: 5)
     seen = _bar_positions(monkeypatch)
     loud = search(1)
     out, err = capsys.readouterr()

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from nnbin.cli import main
+from nnbin.core.trials import TrialRecord
 from nnbin.errors import ConfigError
 from nnbin.experiment import run_experiment
 from nnbin.metrics import METRICS
@@ -97,9 +98,9 @@ def test_changed_config_is_refused_and_fresh_sets_old_results_aside(tmp_path):
 def test_neutral_keys_do_not_block_resuming(tmp_path):
     store = ResultsStore(tmp_path, {"name": "a", "cv": {"folds": 3}})
     store.open()
-    store.append({"row": {"trial_id": "x", "roc_auc": float("nan")}, "history": [], "predictions": [0.25]})
+    store.append(TrialRecord({"trial_id": "x", "roc_auc": float("nan")}, [], np.array([0.25], np.float32)))
     renamed = ResultsStore(tmp_path, {"name": "b", "cv": {"folds": 3}, "device": "cpu"}).open()
-    assert list(renamed) == ["x"] and np.isnan(renamed["x"]["row"]["roc_auc"])
+    assert list(renamed) == ["x"] and np.isnan(renamed["x"].row["roc_auc"])
 
 
 @pytest.mark.parametrize("engine", ["fused", "keras"])

@@ -10,7 +10,8 @@ import pytest
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials
 from nnbin.data import from_frame, load_builtin
-from nnbin.engines import FoldCache, fused
+from nnbin.engines import FoldData, fused
+from nnbin.engines.fused import schedule
 from nnbin.experiment import run_experiment
 from nnbin.store import PREDICTIONS, RECORDS, ResultsStore, StoreWarning
 
@@ -37,7 +38,7 @@ def test_each_folds_affine_map_of_the_encoded_table_equals_its_fitted_pipeline(t
     data = awkward_table() if table == "awkward" else load_builtin("breast_cancer")
     config = config_from_dict({"dataset": {"name": "iris_binary"}, "cv": {"folds": 5},
                                "models": [{"name": "m", "params": {"patience": 2}}]})
-    folds = FoldCache(data)
+    folds = FoldData(data)
     encoded = folds.table()
     for trial in make_trials(config, make_splits(data.y, 5, seed=1)):
         rows, arrays = folds.rows(trial), folds.get(trial)
@@ -68,7 +69,7 @@ def test_probabilities_are_stored_in_four_bytes_each_and_read_back_exactly(tmp_p
     stored = ResultsStore(tmp_path, result.config.to_dict(), None)
     stored.data = json.loads((tmp_path / "store.json").read_text())["data"]
     records = stored.open()
-    back = np.concatenate([records[t]["predictions"] for t in result.predictions["trial_id"].unique()])
+    back = np.concatenate([records[t].predictions for t in result.predictions["trial_id"].unique()])
     assert back.dtype == np.float32 and np.array_equal(back, result.predictions["y_prob"].to_numpy())
 
 
@@ -98,11 +99,11 @@ def test_a_call_of_the_same_structure_reuses_its_compiled_function_with_the_same
                                            "grid": {"activation": ["relu", "tanh"]}}]})
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, 3, seed=2))
-    first = {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data))}
-    compiled = dict(fused._COMPILED)
+    first = {r.trial.id: r for r in fused.train_trials(trials, FoldData(data))}
+    compiled = dict(schedule._COMPILED)
     traced = {key: len(function._list_all_concrete_functions()) for key, function in compiled.items()}
-    again = {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data))}
-    assert dict(fused._COMPILED).keys() == compiled.keys()           # no new function ...
+    again = {r.trial.id: r for r in fused.train_trials(trials, FoldData(data))}
+    assert dict(schedule._COMPILED).keys() == compiled.keys()           # no new function ...
     assert {k: len(f._list_all_concrete_functions()) for k, f in compiled.items()} == traced  # ... nor trace
     for trial_id, result in first.items():
         assert np.array_equal(result.y_prob, again[trial_id].y_prob)

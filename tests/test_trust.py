@@ -16,7 +16,7 @@ import nnbin.engines.fused as fused
 from nnbin.cli import main
 from nnbin.config import config_from_dict
 from nnbin.cv import make_splits, make_trials, select_outer_trials
-from nnbin.engines import FoldCache
+from nnbin.engines import FoldData
 from nnbin.errors import ConfigError
 from nnbin.experiment import run_experiment
 from nnbin.results import summarize
@@ -71,7 +71,7 @@ STACKED = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 4, "seed": 0}, "m
 
 
 def _train(trials, data):
-    return {r.trial.id: r for r in fused.train_trials(trials, FoldCache(data))}
+    return {r.trial.id: r for r in fused.train_trials(trials, FoldData(data))}
 
 
 def _same(a, b):
@@ -88,13 +88,13 @@ def test_fused_results_are_bit_identical_in_any_stack(monkeypatch):
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, 4, seed=0))
     together = _train(trials, data)
-    assert {len(FoldCache(data).get(t).y_fit) for t in trials} == {100, 101, 112, 113}
+    assert {len(FoldData(data).get(t).y_fit) for t in trials} == {100, 101, 112, 113}
     for trial in trials[:1] + trials[-1:]:      # the issue's case (patience 5, dropout 0.3) and its opposite
         _same(_train([trial], data)[trial.id], together[trial.id])
     for trial_id, result in _train(trials[::-1], data).items():
         _same(result, together[trial_id])
-    monkeypatch.setattr(fused, "MAX_GROUP", 5)
-    monkeypatch.setattr(fused, "STACKS_PER_CALL", 3)
+    monkeypatch.setattr(fused.schedule, "MAX_GROUP", 5)
+    monkeypatch.setattr(fused.schedule, "STACKS_PER_CALL", 3)
     for trial_id, result in _train(trials, data).items():
         _same(result, together[trial_id])
 
@@ -108,7 +108,7 @@ FUSED_DROPOUT = {
     "refit": "none",
 }
 TRIALS = 3 * 3
-ONE_STACK_PER_CALL = ("import sys, nnbin.engines.fused as fused; fused.STACKS_PER_CALL = 1; "
+ONE_STACK_PER_CALL = ("import sys, nnbin.engines.fused.schedule as schedule; schedule.STACKS_PER_CALL = 1; "
                       "from nnbin.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -130,7 +130,7 @@ def test_kill_then_resume_with_the_fused_engine_and_dropout(tmp_path, monkeypatc
     finished = records.read_text().count("\n")
     assert 0 < finished < TRIALS, "the run must be killed part-way"
     assert main(["train", "--config", str(config), "--output-dir", str(out), "--quiet"]) == 0
-    monkeypatch.setattr(fused, "MAX_GROUP", 2)   # the reference: other stacks, same results
+    monkeypatch.setattr(fused.schedule, "MAX_GROUP", 2)   # the reference: other stacks, same results
     whole = run_experiment(FUSED_DROPOUT, progress=False, output_dir=tmp_path / "whole", report=False)
     resumed = pd.read_csv(out / "trials.csv").drop(columns="fit_seconds")
     pd.testing.assert_frame_equal(resumed, pd.read_csv(tmp_path / "whole" / "trials.csv")
@@ -176,12 +176,12 @@ def test_nested_selection_skips_configurations_with_failed_inner_folds():
 
 
 def test_refit_trains_for_the_mean_best_epoch_and_never_saves_a_diverged_model(tmp_path, monkeypatch):
-    import nnbin.export as export
+    import nnbin.refit as refitting
 
     config = {"name": "refit", "dataset": {"name": "breast_cancer"}, "cv": {"folds": 3, "seed": 0},
               "models": [{"name": "net", "params": {"hidden": [8], "epochs": 60, "patience": 3},
                           "grid": {"learning_rate": [0.05, 0.01]}}]}
-    real_refit, refitted = export.refit, []
+    real_refit, refitted = refitting.refit, []
 
     def refit_whose_first_model_diverges(trials, *args, **kwargs):
         results, preprocessor = real_refit(trials, *args, **kwargs)
@@ -190,7 +190,7 @@ def test_refit_trains_for_the_mean_best_epoch_and_never_saves_a_diverged_model(t
             results[0].status = "diverged"
         return results, preprocessor
 
-    monkeypatch.setattr(export, "refit", refit_whose_first_model_diverges)
+    monkeypatch.setattr(refitting, "refit", refit_whose_first_model_diverges)
     result = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
     trials = result.trials
     assert (trials["best_epoch"] < trials["epochs_run"]).any()       # stopping happened

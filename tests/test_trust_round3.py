@@ -109,12 +109,12 @@ def test_fused_search_scores_logits_where_a_scorer_asks_for_decision_function(sc
 def test_curves_record_the_last_and_the_restored_epoch_whatever_the_stride(monkeypatch):
     """300 rows, 4 folds x 2 repeats, 8 epochs, a stride of 3: epochs 3 and 6 by the stride, 8
     (or where training stopped) always, and the best epoch early stopping restored."""
-    from nnbin.engines import fused
+    from nnbin.engines.fused import model as stacked_model
     from nnbin.experiment import run_experiment
 
     X, y = make_classification(300, 5, n_informative=3, random_state=0)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(y=y)
-    monkeypatch.setattr(fused, "validation_stride", lambda *args, **kwargs: 3)
+    monkeypatch.setattr(stacked_model, "validation_stride", lambda *args, **kwargs: 3)
     config = {"dataset": {"name": "frame"}, "cv": {"folds": 4, "repeats": 2, "seed": 0},
               "metrics": ["roc_auc", "log_loss"], "refit": "none",
               "models": [{"name": "net", "params": {"hidden": [4], "epochs": 8, "learning_rate": 0.05},

@@ -3,8 +3,8 @@ and weights. `keras`: one fit per trial. `fused`: each architecture's trials as 
 from __future__ import annotations
 
 from nnbin.engines import fused, keras_engine
-from nnbin.engines.folds import FoldCache
-from nnbin.engines.keras_engine import TrialResult
+from nnbin.engines.folds import FoldData
+from nnbin.core.trials import TrialResult
 
 ENGINES = {"fused": fused.train_trials, "keras": keras_engine.train_trials}
 
@@ -22,4 +22,4 @@ def work_units(engine: str, trials: list) -> list[list]:
     return sorted(units, key=cost, reverse=True)
 
 
-__all__ = ["ENGINES", "FoldCache", "TrialResult", "work_units"]
+__all__ = ["ENGINES", "FoldData", "TrialResult", "work_units"]

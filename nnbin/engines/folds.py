@@ -1,8 +1,8 @@
 """Per-fold data shared by every trial on the same fold: preprocessing fitted on the training
 fold only, and the inner early-stopping split carved from the training fold.
 
-Two forms: `FoldCache.get` gives a fold's preprocessed arrays (the keras engine: one trial at
-a time); `FoldCache.rows` gives row indices into the table encoded once and the fold's
+Two forms: `FoldData.get` gives a fold's preprocessed arrays (the keras engine: one trial at
+a time); `FoldData.rows` gives row indices into the table encoded once and the fold's
 per-column affine map of it (the fused engine: memory does not grow with folds or trials)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from nnbin.cv import Trial
+from nnbin.core.trials import Trial
 from nnbin.data import Dataset
 from nnbin.preprocess import EncodedTable, encode_table, fold_affine
 
@@ -57,7 +57,7 @@ def prepare_fold(trial: Trial, dataset: Dataset):
     return _transform_fold(_fit_preprocessor(trial, dataset), trial, dataset)
 
 
-class FoldCache:
+class FoldData:
     """Computes each fold's arrays once, however many trials use that fold."""
 
     def __init__(self, dataset: Dataset, inner_fraction: float = 0.1):
@@ -131,7 +131,7 @@ class FoldCache:
         return self._fitted[key]
 
 
-class ArrayFolds(FoldCache):
+class ArrayFolds(FoldData):
     """Folds of a numeric array that needs no further preprocessing (scikit-learn's side: X as
     given, or each fold's pipeline output stacked in one array): trials' splits index `values`
     directly; the fold preprocessing is the identity."""

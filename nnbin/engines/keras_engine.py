@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Iterable, Iterator
 
 from nnbin.device import import_tensorflow
@@ -13,32 +13,12 @@ import_tensorflow()
 import keras
 import numpy as np
 from nnbin.builders import build_model, initial_weights, layer_seed
-from nnbin.spec import ModelSpec
-from nnbin.cv import Trial
-from nnbin.engines.folds import FoldCache
+from nnbin.core.specs import ModelSpec
+from nnbin.core.trials import Trial, TrialResult
+from nnbin.engines.folds import FoldData
 
 
 STEPS_PER_EXECUTION = 16  # mini-batches per graph call: identical updates, ~20% less overhead
-
-
-@dataclass
-class TrialResult:
-    """What training one trial produced."""
-
-    trial: Trial
-    y_prob: np.ndarray                     # validation-fold probabilities of class 1
-    history: dict = field(repr=False)      # per-epoch loss (and inner-validation loss)
-    epochs_run: int = 0
-    fit_seconds: float = 0.0
-    status: str = "ok"                     # 'ok' or 'diverged' (non-finite loss)
-    model: keras.Model | None = field(default=None, repr=False)
-    weights: list | None = field(default=None, repr=False)  # as keras get_weights()
-    best_epoch: int = 0                    # 1-based epoch whose weights were kept (early stopping)
-    batch_end: bool = True                 # last result of what the engine trained together
-    # validation curve, recorded only: (1-based epochs, (len(epochs), n_validation) probabilities
-    # of the scored fold after each of them); never used to stop or to choose
-    curve: tuple | None = field(default=None, repr=False)
-    logits: np.ndarray | None = field(default=None, repr=False)  # of y_prob, where the engine has them
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
@@ -113,7 +93,7 @@ class EpochProgress(keras.callbacks.Callback):
         self.progress({self.trial_id: (epoch + 1) / self.epochs})
 
 
-def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
+def fit_trial(trial: Trial, folds: FoldData, models: ModelCache | None = None,
               keep_model: bool = False, progress=None) -> TrialResult:
     """Fit and predict one trial. Early stopping watches an inner split of the
     training fold, never the fold being scored. progress: called after each epoch with
@@ -156,7 +136,7 @@ def fit_trial(trial: Trial, folds: FoldCache, models: ModelCache | None = None,
                        curve=recorder.curve() if recorder else None)
 
 
-def train_trials(trials: Iterable[Trial], folds: FoldCache, keep_models: bool = False,
+def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = False,
                  progress=None) -> Iterator[TrialResult]:
     """Fit the trials one after another, yielding each result as it finishes. progress: see
     `fit_trial`."""

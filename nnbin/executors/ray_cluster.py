@@ -206,7 +206,7 @@ def _without_rows(trial):
 
 
 # ---------------------------------------------------------------- on the worker
-_WORKER_FOLDS: OrderedDict = OrderedDict()  # dataset object id -> FoldCache, kept across tasks
+_WORKER_FOLDS: OrderedDict = OrderedDict()  # dataset object id -> FoldData, kept across tasks
 _WORKER_THREADS: dict = {}  # TensorFlow's thread counts, once set in this worker process
 
 
@@ -228,15 +228,15 @@ def _prepare_worker(setup: dict) -> None:
 
 
 def _worker_folds(data: list, inner_fraction: float):
-    """This worker's FoldCache of the dataset: encoded and preprocessed once, however many
+    """This worker's FoldData of the dataset: encoded and preprocessed once, however many
     tasks it runs."""
     import ray
 
-    from nnbin.engines import FoldCache
+    from nnbin.engines import FoldData
 
     key = (data[0].hex(), inner_fraction)
     if key not in _WORKER_FOLDS:
-        _WORKER_FOLDS[key] = FoldCache(ray.get(data[0]), inner_fraction)
+        _WORKER_FOLDS[key] = FoldData(ray.get(data[0]), inner_fraction)
         while len(_WORKER_FOLDS) > WORKER_DATASETS:
             _WORKER_FOLDS.popitem(last=False)
     _WORKER_FOLDS.move_to_end(key)

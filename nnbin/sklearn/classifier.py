@@ -10,23 +10,23 @@ import math
 import threading
 
 import numpy as np
-from pydantic import ValidationError
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from nnbin.config import Hyper, error_message
-from nnbin.errors import ConfigError
+from nnbin.core.errors import ConfigError
+from nnbin.core.settings import check_setting, coerce_setting
+from nnbin.core.specs import TRAIN_SETTINGS, TrainSpec
 
 SEED_LIMIT = 2 ** 31 - 1
 
 _MODELS = None             # compiled Keras models reused across fits (see keras_engine.ModelCache)
 _MODELS_LOCK = threading.Lock()
 
-HYPER_PARAMS = ("activation", "dropout", "l2", "kernel_initializer", "optimizer", "learning_rate",
-                "momentum", "batch_size", "epochs", "patience")
+# the TrainSpec settings that are parameters of the same name (hidden, class_weight: see hyper())
+HYPER_PARAMS = tuple(name for name in TRAIN_SETTINGS if name not in ("hidden", "depth", "width", "class_weight"))
 
 # scikit-learn checks the estimator cannot pass, and why (parametrize_with_checks(expected_failed_checks=...))
 EXPECTED_FAILED_CHECKS = {
@@ -58,7 +58,7 @@ def fit_seed(random_state) -> int:
 
 def stopping_split(y01: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(fit positions, early-stopping positions): the stratified split the fused engine makes
-    of a training fold (`FoldCache.rows`)."""
+    of a training fold (`FoldData.rows`)."""
     positions = np.arange(len(y01))
     try:
         return tuple(train_test_split(positions, test_size=fraction, stratify=y01, random_state=seed))
@@ -131,7 +131,7 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------ settings
-    def hyper(self) -> Hyper:
+    def hyper(self) -> TrainSpec:
         """The parameters as nnbin's validated family settings (ValueError names a bad one)."""
         values = {name: getattr(self, name) for name in HYPER_PARAMS}
         if self.class_weight is not None and not isinstance(self.class_weight, dict):
@@ -140,13 +140,14 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
         values["activation"] = activation if isinstance(activation, str) else list(activation)
         hidden = self.hidden
         values["hidden"] = [hidden] if isinstance(hidden, (int, np.integer)) else hidden
+        for name, value in values.items():
+            try:
+                values[name] = check_setting(name, coerce_setting(name, value))
+            except ValueError as exc:
+                raise ValueError(f"NNBinClassifier({name}=...): {exc}") from None
+        hyper = TrainSpec(**values)
         try:
-            hyper = Hyper.model_validate(values)
             hyper.spec()
-        except ValidationError as exc:
-            where = exc.errors()[0]["loc"]
-            raise ValueError(f"NNBinClassifier({where[0] if where else 'parameters'}=...): "
-                             f"{error_message(exc)}") from None
         except ConfigError as exc:  # settings valid one by one, not together (momentum with adam)
             raise ValueError(f"NNBinClassifier: {exc}") from None
         if not 0 < self.validation_fraction < 1:
@@ -260,7 +261,7 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.model_(X, training=False), dtype=np.float64).ravel()
 
 
-def _train(hyper: Hyper, seed: int, X, y, weights, stop, verbose: int):
+def _train(hyper: TrainSpec, seed: int, X, y, weights, stop, verbose: int):
     """Keras `fit` on the fused engine's mini-batches; returns (a fresh model holding the
     trained weights, history). Models are compiled once per architecture and reused."""
     import keras

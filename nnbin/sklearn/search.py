@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from collections import defaultdict
 
 import numpy as np
 from scipy.stats import rankdata
@@ -18,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted, indexable
 
-from nnbin.cv import Split, Trial
+from nnbin.core.trials import Split, Trial
 from nnbin.sklearn.classifier import NNBinClassifier, fit_seed
 
 

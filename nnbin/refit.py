@@ -4,21 +4,20 @@ preprocessing (imputation, scaling, one-hot) lives inside the model, so that
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from nnbin.data import Dataset
+from nnbin.model_io import save_model
 
-MODEL_FILE, INFO_FILE = "model.keras", "model.json"
 
 
 def refit_trial(trial, rows, test_rows):
     """The refit of a cross-validated trial's configuration: the same settings and seed,
     trained on `rows`, scoring `test_rows` (may be empty)."""
-    from nnbin.cv import Split, Trial
+    from nnbin.core.trials import Split, Trial
 
     split = Split(repeat=-1, fold=-1, train=np.asarray(rows), validation=np.asarray(test_rows, dtype=int))
     return Trial(trial.family, trial.point, trial.hyper, split, trial.seed, f"refit-{trial.id}")
@@ -27,7 +26,7 @@ def refit_trial(trial, rows, test_rows):
 def refit_key(trial) -> tuple:
     """Everything a refit's result depends on: its id, every setting, seed and rows."""
     rows = np.concatenate([trial.split.train, [-1], trial.split.validation]).astype(np.int64)
-    return trial.id, trial.hyper.model_dump_json(), trial.seed, rows.tobytes()
+    return trial.id, json.dumps(trial.hyper.to_dict()), trial.seed, rows.tobytes()
 
 
 def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused", trained=None,
@@ -38,14 +37,14 @@ def refit(trials: list, dataset: Dataset, rows, test_rows, engine: str = "fused"
     trained (alongside cross-validation) by refit_key; those are not trained again.
     executor: where to train (nnbin.executors; default: this process). progress: show a
     `refitting` bar."""
-    from nnbin.engines import FoldCache
+    from nnbin.engines import FoldData
     from nnbin.engines.fused import to_keras
     from nnbin.executors import LocalExecutor
     from nnbin.progress import FitBar
 
     final = [refit_trial(t, rows, test_rows) for t in trials]
     trained = trained or {}
-    folds = FoldCache(dataset)
+    folds = FoldData(dataset)
     todo = [t for t in final if refit_key(t) not in trained]
     executor = executor or LocalExecutor()
     by_id = {}
@@ -125,24 +124,6 @@ def with_preprocessing(preprocessor, network, dataset: Dataset):
         return keras.Model(inputs, trained(features), name="nnbin_model")
 
 
-def save_model(directory: Path, model, dataset: Dataset, info: dict,
-               categories: list[list[str]] = ()) -> Path:
-    """model.keras beside model.json (features and, per categorical column, the categories the
-    model was trained on; the missing-value rule, target mapping, configuration, CV scores)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    model.save(directory / MODEL_FILE)
-    info = {**info, "features": [{"name": n, "kind": "numeric"} for n in dataset.numeric]
-            + [{"name": n, "kind": "categorical", "categories": seen}
-               for n, seen in zip(dataset.categorical, categories)],
-            "missing": "impute" if dataset.impute else "error", "dropped": dataset.dropped,
-            "reading": dataset.reading,
-            "target": dataset.target, "positive_class": dataset.positive_class,
-            "classes": {str(k): v for k, v in dataset.classes.items()},
-            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    (directory / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
-    return directory
-
-
 def _final_trial(row, trials: list):
     """The configuration of a summary row as a trial to refit: with early stopping, it trains
     for the mean best epoch over the folds (the epoch whose weights were kept) and does not
@@ -152,7 +133,7 @@ def _final_trial(row, trials: list):
 
 def _for_refit(trial, best_epoch_mean=None):
     epochs = max(1, int(round(best_epoch_mean))) if trial.hyper.patience else trial.hyper.epochs
-    return replace(trial, hyper=trial.hyper.model_copy(update={"epochs": epochs, "patience": 0}))
+    return replace(trial, hyper=replace(trial.hyper, epochs=epochs, patience=0))
 
 
 def refits_known_in_advance(config, trials: list, rows, test_rows) -> list:
@@ -214,7 +195,7 @@ def refit_best(result, trials: list, directory: Path, which: str = "families", r
         model = with_preprocessing(preprocessor, fitted.model, dataset)
         scores = {c: getattr(row, c) for c in result.summary.columns if c.endswith(("_mean", "_sd"))}
         info = {"family": row.family, "config": row.config, "epochs": fitted.trial.hyper.epochs,
-                "hyperparameters": fitted.trial.hyper.model_dump(mode="json"),
+                "hyperparameters": fitted.trial.hyper.to_dict(),
                 "threshold": config.threshold, "cv_scores": scores, "rows": len(rows),
                 "inputs": list(preprocessor[0].get_feature_names_out()),
                 "reference_categories": reference_categories(dataset, rows)}

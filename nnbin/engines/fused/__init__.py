@@ -1,0 +1,25 @@
+"""The fused engine: every trial of one architecture trained at once, as one stacked model.
+
+Weights carry a leading "model" axis (K models); each model draws its own shuffled
+mini-batches from its own training fold, starts from the weights the builder gives for
+its seed, and has its own learning rate, momentum, L2, dropout rate, class weights,
+epochs and early-stopping patience. One compiled graph runs a whole epoch of all K
+models; the optimizers (SGD with momentum, RMSprop, Adam) follow Keras' update rules
+and default hyperparameters.
+
+Trials share a group when they share hidden widths, optimizer and batch size; activations
+may differ per model (each layer computes the stack's few activations and each model keeps
+its own), which halves the compilations of a grid over relu and tanh.
+
+Modules: streams (counter-based random numbers), stack_data (a stack's row sets, loop state,
+outcome, curve stride), model (StackedMLP, its optimizers and compiled loop), schedule
+(grouping, compiled-function cache, calls in flight, the fallback to the plain engine).
+"""
+from nnbin.engines.fused.model import to_keras
+from nnbin.engines.fused.schedule import FUSED_OPTIMIZERS, group_key, plan, supports, train_groups, train_trials
+from nnbin.engines.fused.streams import epoch_batches, epoch_order
+
+# the engine's interface only: settings and helpers are read where they are defined (patch them
+# there: schedule.next_chunk, stack_data.CURVE_COST, model.validation_stride, ...)
+__all__ = ["FUSED_OPTIMIZERS", "epoch_batches", "epoch_order", "group_key", "plan", "supports", "to_keras",
+           "train_groups", "train_trials"]
