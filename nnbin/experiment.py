@@ -14,13 +14,14 @@ import nnbin
 from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, config_yaml, load_config
 from nnbin.core.trials import TrialRecord
-from nnbin.cv import make_inner_splits, make_trials, select_outer_trials, split_plan
+from nnbin.cv import make_inner_splits, make_trials, split_plan
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.files import write_text
 from nnbin.progress import FitBar
 from nnbin.refit import refit_key, refits_known_in_advance
 from nnbin.results import summarize, trial_row, write_predictions, write_tables
+from nnbin.search.strategies import make_strategy
 from nnbin.store import ResultsStore, data_fingerprint
 
 
@@ -169,15 +170,6 @@ class TrialRunner:
         return [self.done[t.id] for t in trials]
 
 
-def _halving_note(config) -> str:
-    from nnbin.halving import plan
-
-    parts = [f"{r.family} {' -> '.join(map(str, r.candidates))} configurations at "
-             f"{', '.join(map(str, r.epochs))} epochs" for r in plan(config)]
-    return ("successive halving on a hold-out of each training fold (the scored folds never choose): "
-            + "; ".join(parts) + "; the last are cross-validated (trials.csv), every rung is in inner_trials.csv")
-
-
 def run_experiment(config, overrides=(), progress: bool = True, write: bool = True,
                    output_dir=None, fresh: bool = False, report: bool = True) -> ExperimentResult:
     """Cross-validate every model family's grid. `config`: ExperimentConfig, dict or YAML path.
@@ -224,28 +216,18 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     store = (ResultsStore(out, config.to_dict(), data_fingerprint(dataset, splits + inner_splits))
              if out is not None else None)
     stored = store.open(fresh) if store is not None else {}
-    halving = config.search.kind == "halving"
-    total = len(inner_trials) + (len(config.models) * len(splits) if cv.nested else len(trials))
-    resumable = len(stored.keys() & {t.id for t in (*inner_trials, *trials)})  # same settings, same folds
-    if halving:  # the rungs' trials are known as they are chosen
-        from nnbin.halving import n_trials, run_halving
-
-        total, resumable = n_trials(config, len(splits)), len(stored)
+    strategy = make_strategy(config, dataset.y, splits, trials, inner_trials)
+    total, resumable = strategy.planned(), strategy.resumable(stored)
     if resumable and progress:
         print(f"resuming: {min(resumable, total)} of {total} trials already in {out}", file=sys.stderr)
     started, runner = time.time(), None
     try:
         with FitBar(total, progress) as bar:
             refits = (refits_known_in_advance(config, trials, development, test_rows)
-                      if out is not None and not (cv.nested or halving) else [])
+                      if out is not None and strategy.refits_known_in_advance else [])
             runner = TrialRunner(config, dataset, store, stored, bar, executor, refits)
-            if cv.nested:
-                inner = runner.run(inner_trials)
-                trials = select_outer_trials(pd.DataFrame([r.row for r in inner]), trials,
-                                             config.rank_by)
-            elif halving:
-                inner, trials = run_halving(config, runner, dataset.y, splits)
-            ordered = runner.run(trials)
+            searched = strategy.run(runner.run)
+            trials, ordered = searched.trials, searched.records
     except KeyboardInterrupt:
         where = f" in {out}; run the same command again to resume" if out is not None else ""
         saved = len(runner.done) if runner is not None else 0
@@ -255,8 +237,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     history_table = pd.DataFrame([row for record in ordered for row in record.history])
     predictions = prediction_table(trials, ordered, dataset.y)
     tables = {}
-    if cv.nested or halving:  # the inner folds, or every rung on the hold-outs of the training folds
-        tables["inner_trials"] = pd.DataFrame([r.row for r in inner])
+    if searched.inner is not None:  # the inner folds, or every rung on the hold-outs of the training folds
+        tables["inner_trials"] = pd.DataFrame([r.row for r in searched.inner])
     if cv.nested:  # each family is one procedure (tune, then fit): rank and compare families
         trials_table.insert(trials_table.columns.get_loc("config") + 1, "chosen", trials_table["config"])
         for table in (trials_table, history_table, predictions):
@@ -275,8 +257,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     }
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
                               comparisons, metadata, out)
-    if halving:
-        result.notes.append(_halving_note(config))
+    if strategy.note():
+        result.notes.append(strategy.note())
     positives = [int(dataset.y[s.validation].sum()) for s in splits]
     metadata["validation_positives"] = {"min": min(positives), "max": max(positives)}
     if min(positives) < FEW_POSITIVES:

@@ -15,7 +15,7 @@ from nnbin.config import ExperimentConfig, expand_grid, family_hyper
 from nnbin.core.trials import Split, TrialRecord
 from nnbin.cv import make_holdout_splits, make_trials
 from nnbin.results import ranked_means
-from nnbin.search import halving_budgets
+from nnbin.search.points import halving_budgets
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ def survivors(rows: pd.DataFrame, keep: int, rank_by: str) -> list[str]:
     return list(ranked_means(rows, ["config"], rank_by)["config"][:keep])
 
 
-def run_halving(config: ExperimentConfig, runner, y, splits: list[Split]) -> tuple[list[TrialRecord], list]:
-    """Train the rungs through `runner` (`experiment.TrialRunner`); returns (records of every
-    hold-out trial, the final trials to cross-validate)."""
+def run_halving(config: ExperimentConfig, evaluate, y, splits: list[Split]) -> tuple[list[TrialRecord], list]:
+    """Train the rungs through `evaluate` (trials -> their records: nnbin.search.strategies);
+    returns (records of every hold-out trial, the final trials to cross-validate)."""
     holdouts = make_holdout_splits(y, splits, config.cv.inner_fraction, config.cv.seed)
     plans = {rungs.family: rungs for rungs in plan(config)}
     candidates = {f.name: expand_grid(f, config.search) for f in config.models}
@@ -68,7 +68,7 @@ def run_halving(config: ExperimentConfig, runner, y, splits: list[Split]) -> tup
             elif rung == len(rungs.epochs) - 1:
                 final += make_trials(config, splits, {name: candidates[name]})
         trials = make_trials(config, holdouts, points)
-        done = runner.run(trials)
+        done = evaluate(trials)
         records += done
         rows = pd.DataFrame([r.row for r in done])
         for name in points:

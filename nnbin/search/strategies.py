@@ -1,0 +1,148 @@
+"""One protocol for every search (the role of scikit-learn's `evaluate_candidates` and of
+KerasTuner's oracle/tuner split): a strategy chooses trials and asks `evaluate(trials)` for
+their records, in order; evaluate trains what the store does not hold yet
+(`experiment.TrialRunner.run`). A strategy says beforehand how many fits it plans and how many
+of them a store already holds. A new search is one more class here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import pandas as pd
+
+from nnbin.core.trials import Split, Trial, TrialRecord
+
+Evaluate = Callable[[list[Trial]], list[TrialRecord]]
+
+
+@dataclass
+class SearchOutcome:
+    """The scored trials (the outer folds) and their records, in order; and the records the
+    search chose on (inner folds, halving's rungs: inner_trials.csv), None when it had none."""
+
+    trials: list[Trial]
+    records: list[TrialRecord]
+    inner: list[TrialRecord] | None = None
+
+
+class Strategy(Protocol):
+    refits_known_in_advance: bool  # the scored trials are known before training (refits train alongside)
+
+    def planned(self) -> int:
+        """Fits the whole search trains (for the progress bar and the resume message)."""
+
+    def resumable(self, stored: dict) -> int:
+        """How many of them the store already holds."""
+
+    def run(self, evaluate: Evaluate) -> SearchOutcome:
+        """Choose, evaluate, choose again if it must; the scored trials and their records."""
+
+    def note(self) -> str | None:
+        """What the user must know about how the scored configurations were chosen."""
+
+
+class _NoNote:
+    def note(self) -> str | None:
+        return None
+
+
+@dataclass
+class CrossValidation(_NoNote):
+    """grid and random search: every point of every family cross-validated (the points were
+    chosen beforehand: nnbin.search.points)."""
+
+    trials: list[Trial]
+    refits_known_in_advance = True
+
+    def planned(self) -> int:
+        return len(self.trials)
+
+    def resumable(self, stored: dict) -> int:
+        return len(stored.keys() & {t.id for t in self.trials})  # same settings, same folds
+
+    def run(self, evaluate: Evaluate) -> SearchOutcome:
+        return SearchOutcome(self.trials, evaluate(self.trials))
+
+
+@dataclass
+class NestedCrossValidation(_NoNote):
+    """cv.nested: each family's grid on inner folds of every outer training fold; the
+    configuration with the best mean inner score is scored on the outer fold
+    (nnbin.cv.select_outer_trials)."""
+
+    candidates: list[Trial]      # every configuration on the outer folds
+    inner_trials: list[Trial]    # every configuration on the inner folds
+    n_families: int
+    n_outer: int
+    rank_by: str
+    refits_known_in_advance = False
+
+    def planned(self) -> int:
+        return len(self.inner_trials) + self.n_families * self.n_outer
+
+    def resumable(self, stored: dict) -> int:
+        return len(stored.keys() & {t.id for t in (*self.inner_trials, *self.candidates)})
+
+    def run(self, evaluate: Evaluate) -> SearchOutcome:
+        from nnbin.cv import select_outer_trials
+
+        inner = evaluate(self.inner_trials)
+        chosen = select_outer_trials(pd.DataFrame([r.row for r in inner]), self.candidates, self.rank_by)
+        return SearchOutcome(chosen, evaluate(chosen), inner)
+
+
+@dataclass
+class SuccessiveHalving:
+    """search.kind: halving (nnbin.search.halving): rungs on hold-outs of the training folds,
+    the survivors cross-validated."""
+
+    config: object               # the ExperimentConfig
+    y: object
+    splits: list[Split]
+    refits_known_in_advance = False
+
+    def planned(self) -> int:
+        from nnbin.search.halving import n_trials
+
+        return n_trials(self.config, len(self.splits))
+
+    def resumable(self, stored: dict) -> int:
+        return len(stored)  # the rungs' trials are known only as they are chosen
+
+    def run(self, evaluate: Evaluate) -> SearchOutcome:
+        from nnbin.search.halving import run_halving
+
+        inner, final = run_halving(self.config, evaluate, self.y, self.splits)
+        return SearchOutcome(final, evaluate(final), inner)
+
+    def note(self) -> str:
+        from nnbin.search.halving import plan
+
+        parts = [f"{r.family} {' -> '.join(map(str, r.candidates))} configurations at "
+                 f"{', '.join(map(str, r.epochs))} epochs" for r in plan(self.config)]
+        return ("successive halving on a hold-out of each training fold (the scored folds never choose): "
+                + "; ".join(parts) + "; the last are cross-validated (trials.csv), every rung is in "
+                "inner_trials.csv")
+
+
+def make_strategy(config, y, splits: list[Split], trials: list[Trial], inner_trials: list[Trial]) -> Strategy:
+    """The strategy of an experiment's `search` and `cv` settings.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    y : array of 0/1 labels
+    splits : the outer folds
+    trials : every configuration on the outer folds (nnbin.cv.make_trials)
+    inner_trials : every configuration on the inner folds (nested CV), else []
+
+    Example
+    -------
+    >>> strategy = make_strategy(config, dataset.y, splits, trials, [])   # doctest: +SKIP
+    >>> outcome = strategy.run(runner.run)                               # doctest: +SKIP
+    """
+    if config.cv.nested:
+        return NestedCrossValidation(trials, inner_trials, len(config.models), len(splits), config.rank_by)
+    if config.search.kind == "halving":
+        return SuccessiveHalving(config, y, splits)
+    return CrossValidation(trials)
