@@ -20,9 +20,9 @@ from nnbin.errors import ConfigError, Interrupted
 from nnbin.files import write_text
 from nnbin.progress import FitBar
 from nnbin.refit import refit_key, refits_known_in_advance
-from nnbin.results import summarize, trial_row, write_predictions, write_tables
+from nnbin.results import prediction_table, summarize, trial_row, write_predictions, write_tables
 from nnbin.search.strategies import make_strategy
-from nnbin.store import ResultsStore, data_fingerprint
+from nnbin.store import MemoryStore, ResultsStore, data_fingerprint
 
 
 FEW_POSITIVES = 5  # validation folds with fewer positive rows than this give noisy scores
@@ -43,6 +43,7 @@ class ExperimentResult:
     output_dir: Path | None
     models: list = field(default_factory=list)  # directories of the refitted, saved models
     notes: list = field(default_factory=list)   # what the user must know (a refit replaced, ...)
+    inner_trials: pd.DataFrame | None = None    # nested CV's inner folds, or halving's rungs
 
 
 def check_writable(output_dir: Path) -> None:
@@ -131,7 +132,7 @@ class TrialRunner:
 
     def _save(self, records: list[TrialRecord]) -> None:
         """Store a batch of finished trials durably (one write and fsync per batch)."""
-        if records and self.store is not None:
+        if records:
             self.store.append_many(records)
         for record in records:
             self.done[record.trial_id] = record
@@ -181,64 +182,126 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     fresh: set earlier results in output_dir aside (previous/, previous.2/, ...; never deleted)
     and start again.
     report: also write the plots (PNG) and report.html.
+
+    The stages, each callable on its own: `resolve_config`, `plan_experiment`, `check_outputs`,
+    `open_store`, `search`, `collect_result`, `refit_models`, `write_outputs`, `track`.
     """
+    config = resolve_config(config, overrides, output_dir)
+    out = Path(config.output_dir) if write else None
+    plan = plan_experiment(config)
+    check_outputs(config, out)
+    executor, device = start_executor(config)
+    store, stored = open_store(plan, out, fresh)
+    searched, runner, started = search(plan, store, stored, executor, out, progress)
+    result = collect_result(plan, searched, runner, device, started, out)
+    if out is not None:
+        refit_models(result, plan, searched, runner, executor, out, progress)
+        write_outputs(result, out, report)
+    track(result)
+    return result
+
+
+def resolve_config(config, overrides=(), output_dir=None) -> ExperimentConfig:
+    """An ExperimentConfig from a config, a dict or a YAML path (with --set overrides)."""
     if isinstance(config, (str, Path)):
         config = load_config(config, overrides)
     elif isinstance(config, dict):
         config = config_from_dict(config)
     if output_dir is not None:
         config = config.model_copy(update={"output_dir": str(output_dir)})
-    out = Path(config.output_dir) if write else None
+    return config
 
-    dataset = config.dataset.load()
-    cv = config.cv
+
+@dataclass
+class ExperimentPlan:
+    """What a run trains, fixed before training: the data, the rows cross-validated and held out,
+    the outer (and nested CV's inner) folds, every configuration on them, and the search."""
+
+    config: ExperimentConfig
+    dataset: Dataset
+    development: np.ndarray
+    test_rows: np.ndarray
+    splits: list
+    inner_splits: list
+    trials: list
+    strategy: object  # nnbin.search.strategies.Strategy
+
+
+def plan_experiment(config: ExperimentConfig) -> ExperimentPlan:
+    """Load the data and plan the folds, the trials and the search."""
+    dataset, cv = config.dataset.load(), config.cv
     development, test_rows, splits = split_plan(cv, dataset.y)
     trials = make_trials(config, splits)
     inner_splits = make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed) if cv.nested else []
     inner_trials = make_trials(config, inner_splits) if cv.nested else []
+    strategy = make_strategy(config, dataset.y, splits, trials, inner_trials)
+    return ExperimentPlan(config, dataset, development, test_rows, splits, inner_splits, trials, strategy)
+
+
+def check_outputs(config: ExperimentConfig, out: Path | None) -> None:
+    """Fail before training, not after: the output directory, pyarrow, MLflow."""
     if out is not None:
         check_writable(out)
         if config.predictions == "parquet":
             _check_parquet()
-    if config.tracking.mlflow:  # before training, not after: MLflow must be there
+    if config.tracking.mlflow:
         from nnbin.tracking import check_mlflow
 
         check_mlflow()
 
+
+def start_executor(config: ExperimentConfig) -> tuple:
+    """(the executor, the device in words) for the config's executor and device settings."""
     from nnbin.device import configure_device
     from nnbin.executors import make_executor
 
     executor = make_executor(config.executor, device=config.device, deterministic=config.deterministic)
     if executor.where == "local":
-        device = configure_device(config.device, config.deterministic)
-    else:  # the workers train (on config.device); this process only assembles models: CPU
-        device = f"{executor.description}; driver: {configure_device('cpu')}"
-    store = (ResultsStore(out, config.to_dict(), data_fingerprint(dataset, splits + inner_splits))
-             if out is not None else None)
-    stored = store.open(fresh) if store is not None else {}
-    strategy = make_strategy(config, dataset.y, splits, trials, inner_trials)
+        return executor, configure_device(config.device, config.deterministic)
+    # the workers train (on config.device); this process only assembles models: CPU
+    return executor, f"{executor.description}; driver: {configure_device('cpu')}"
+
+
+def open_store(plan: ExperimentPlan, out: Path | None, fresh: bool = False) -> tuple:
+    """(the run's results store, the finished records it holds by trial id): on disk in `out`
+    (checked to belong to this config and data; fresh: earlier results set aside), or in memory
+    when nothing is written."""
+    store = (ResultsStore(out, plan.config.to_dict(), data_fingerprint(plan.dataset, plan.splits + plan.inner_splits))
+             if out is not None else MemoryStore())
+    return store, store.open(fresh)
+
+
+def search(plan: ExperimentPlan, store, stored: dict, executor, out: Path | None, progress: bool) -> tuple:
+    """Run the plan's search through a TrialRunner; (its SearchOutcome, the runner, the start time).
+    Ctrl-C raises Interrupted saying how many trials were saved."""
+    config, strategy = plan.config, plan.strategy
     total, resumable = strategy.planned(), strategy.resumable(stored)
     if resumable and progress:
         print(f"resuming: {min(resumable, total)} of {total} trials already in {out}", file=sys.stderr)
     started, runner = time.time(), None
     try:
         with FitBar(total, progress) as bar:
-            refits = (refits_known_in_advance(config, trials, development, test_rows)
+            refits = (refits_known_in_advance(config, plan.trials, plan.development, plan.test_rows)
                       if out is not None and strategy.refits_known_in_advance else [])
-            runner = TrialRunner(config, dataset, store, stored, bar, executor, refits)
-            searched = strategy.run(runner.run)
-            trials, ordered = searched.trials, searched.records
+            runner = TrialRunner(config, plan.dataset, store, stored, bar, executor, refits)
+            return strategy.run(runner.run), runner, started
     except KeyboardInterrupt:
         where = f" in {out}; run the same command again to resume" if out is not None else ""
         saved = len(runner.done) if runner is not None else 0
         raise Interrupted(f"interrupted: {saved} of {total} trials saved{where}") from None
 
+
+def collect_result(plan: ExperimentPlan, searched, runner: TrialRunner, device: str, started: float,
+                   out: Path | None) -> ExperimentResult:
+    """The tables (trials, summary, history, predictions, inner trials), the comparisons, run.json's
+    metadata and the notes of a finished search."""
+    config, dataset, cv = plan.config, plan.dataset, plan.config.cv
+    ordered = searched.records
     trials_table = pd.DataFrame([record.row for record in ordered])
     history_table = pd.DataFrame([row for record in ordered for row in record.history])
-    predictions = prediction_table(trials, ordered, dataset.y)
-    tables = {}
-    if searched.inner is not None:  # the inner folds, or every rung on the hold-outs of the training folds
-        tables["inner_trials"] = pd.DataFrame([r.row for r in searched.inner])
+    predictions = prediction_table(searched.trials, ordered, dataset.y)
+    # the inner folds, or every rung on the hold-outs of the training folds
+    inner = pd.DataFrame([r.row for r in searched.inner]) if searched.inner is not None else None
     if cv.nested:  # each family is one procedure (tune, then fit): rank and compare families
         trials_table.insert(trials_table.columns.get_loc("config") + 1, "chosen", trials_table["config"])
         for table in (trials_table, history_table, predictions):
@@ -247,19 +310,19 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     comparisons = compare_families(trials_table, summary, config.rank_by)
     metadata = {
         "config": config.to_dict(), "dataset": dataset.summary(), "device": device,
-        "seed": cv.seed, "versions": versions(), "trials": total,
+        "seed": cv.seed, "versions": versions(), "trials": plan.strategy.planned(),
         "trained_now": runner.trained, "resumed": runner.resumed,
-        "fits": {"scored": len(trials_table), "inner": len(tables.get("inner_trials", ())),
+        "fits": {"scored": len(trials_table), "inner": len(inner) if inner is not None else 0,
                  "trained_now": runner.trained, "resumed": runner.resumed},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 2),
         "comparisons": [c.verdict for c in comparisons],
     }
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
-                              comparisons, metadata, out)
-    if strategy.note():
-        result.notes.append(strategy.note())
-    positives = [int(dataset.y[s.validation].sum()) for s in splits]
+                              comparisons, metadata, out, inner_trials=inner)
+    if plan.strategy.note():
+        result.notes.append(plan.strategy.note())
+    positives = [int(dataset.y[s.validation].sum()) for s in plan.splits]
     metadata["validation_positives"] = {"min": min(positives), "max": max(positives)}
     if min(positives) < FEW_POSITIVES:
         result.notes.append(f"the smallest validation fold holds only {min(positives)} positive row(s): "
@@ -268,58 +331,51 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     if incomplete:
         result.notes.append(f"{incomplete} configuration(s) diverged on some folds and rank after every "
                             "complete one (summary.csv, column note)")
-    if out is not None:
-        if config.refit != "none" and not cv.nested:  # before the tables: it adds test scores
-            from nnbin.refit import refit_best
+    return result
 
-            result.models = refit_best(result, trials, out / "models", config.refit,
-                                       development, test_rows, runner.refitted, executor, progress=progress)
-            metadata["test_rows"] = len(test_rows)
-        elif config.refit != "none":
-            result.notes.append("no model was refitted: nested cross-validation scores the tuning "
-                                "procedure; run again with cv.nested: false to refit and save models")
-        metadata["notes"] = result.notes
-        write_tables(out, {"trials": trials_table, "summary": result.summary, "history": history_table,
-                           **tables}, metadata)
-        if config.predictions != "none":
-            write_predictions(out, predictions, config.predictions)
-        write_text(out / "config.yaml", config_yaml(config))
-        if config.tensorboard:
-            from nnbin.tblog import write_tensorboard
 
-            write_tensorboard(trials_table, history_table, config.metrics, out / "tensorboard")
-        if report:
-            from nnbin.report import make_plots, write_report
+def refit_models(result: ExperimentResult, plan: ExperimentPlan, searched, runner: TrialRunner, executor,
+                 out: Path, progress: bool) -> None:
+    """Refit and save the chosen models into out/models (with cv.test_size: their test scores in
+    the summary); nested CV refits none and says so."""
+    config = plan.config
+    if config.refit != "none" and not config.cv.nested:
+        from nnbin.refit import refit_best
 
-            write_report(result, comparisons, make_plots(result, out), out / "report.html")
+        result.models = refit_best(result, searched.trials, out / "models", config.refit, plan.development,
+                                   plan.test_rows, runner.refitted, executor, progress=progress)
+        result.metadata["test_rows"] = len(plan.test_rows)
+    elif config.refit != "none":
+        result.notes.append("no model was refitted: nested cross-validation scores the tuning "
+                            "procedure; run again with cv.nested: false to refit and save models")
+
+
+def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> None:
+    """The tables, run.json, predictions, config.yaml, TensorBoard logs and the report, into `out`."""
+    config = result.config
+    result.metadata["notes"] = result.notes
+    inner = {"inner_trials": result.inner_trials} if result.inner_trials is not None else {}
+    write_tables(out, {"trials": result.trials, "summary": result.summary, "history": result.history, **inner},
+                 result.metadata)
+    if config.predictions != "none":
+        write_predictions(out, result.predictions, config.predictions)
+    write_text(out / "config.yaml", config_yaml(config))
+    if config.tensorboard:
+        from nnbin.tblog import write_tensorboard
+
+        write_tensorboard(result.trials, result.history, config.metrics, out / "tensorboard")
+    if report:
+        from nnbin.report import make_plots, write_report
+
+        write_report(result, result.comparisons, make_plots(result, out), out / "report.html")
+
+
+def track(result: ExperimentResult) -> None:
+    """Log the run to MLflow when the config asks (one child run per configuration)."""
+    config = result.config
     if config.tracking.mlflow:
         from nnbin.tracking import log_to_mlflow
 
         run_id = log_to_mlflow(result, config.tracking.mlflow)
         result.notes.append(f"logged to MLflow at {config.tracking.mlflow}: experiment '{config.name}', "
                             f"run {run_id} (one child run per configuration)")
-    return result
-
-
-def prediction_table(trials, records: list[TrialRecord], y) -> pd.DataFrame:
-    """Validation-fold probabilities: one row per (trial, validation row). Compact: the text
-    columns are categorical, probabilities float32 (as trained), rows int32."""
-    rows = [t.split.validation for t in trials]
-    trial_of_row = np.repeat(np.arange(len(trials)), [len(r) for r in rows])
-
-    def per_row(values, dtype):
-        return np.asarray(values, dtype=dtype)[trial_of_row]
-
-    def text(values):  # one category per distinct value, in order of appearance
-        per_trial, categories = pd.factorize(pd.Series(values, dtype=object))
-        return pd.Categorical.from_codes(per_trial[trial_of_row], categories)
-
-    all_rows = np.concatenate(rows).astype(np.int32) if trials else np.zeros(0, np.int32)
-    return pd.DataFrame({
-        "trial_id": text([t.id for t in trials]), "family": text([t.family for t in trials]),
-        "config": text([t.label for t in trials]),
-        "repeat": per_row([t.split.repeat for t in trials], np.int16),
-        "fold": per_row([t.split.fold for t in trials], np.int16), "row": all_rows,
-        "y_true": np.asarray(y)[all_rows].astype(np.int8),
-        "y_prob": (np.concatenate([np.asarray(r.predictions, np.float32) for r in records])
-                   if records else np.zeros(0, np.float32))})

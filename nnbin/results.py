@@ -136,6 +136,30 @@ def fits_summary(metadata: dict) -> str:
     return text + (f", {fits['resumed']} resumed from earlier runs" if fits["resumed"] else "")
 
 
+def prediction_table(trials, records: list, y) -> pd.DataFrame:
+    """Validation-fold probabilities: one row per (trial, validation row). Compact: the text
+    columns are categorical, probabilities float32 (as trained), rows int32."""
+    rows = [t.split.validation for t in trials]
+    trial_of_row = np.repeat(np.arange(len(trials)), [len(r) for r in rows])
+
+    def per_row(values, dtype):
+        return np.asarray(values, dtype=dtype)[trial_of_row]
+
+    def text(values):  # one category per distinct value, in order of appearance
+        per_trial, categories = pd.factorize(pd.Series(values, dtype=object))
+        return pd.Categorical.from_codes(per_trial[trial_of_row], categories)
+
+    all_rows = np.concatenate(rows).astype(np.int32) if trials else np.zeros(0, np.int32)
+    return pd.DataFrame({
+        "trial_id": text([t.id for t in trials]), "family": text([t.family for t in trials]),
+        "config": text([t.label for t in trials]),
+        "repeat": per_row([t.split.repeat for t in trials], np.int16),
+        "fold": per_row([t.split.fold for t in trials], np.int16), "row": all_rows,
+        "y_true": np.asarray(y)[all_rows].astype(np.int8),
+        "y_prob": (np.concatenate([np.asarray(r.predictions, np.float32) for r in records])
+                   if records else np.zeros(0, np.float32))})
+
+
 def write_tables(output_dir: Path, tables: dict[str, pd.DataFrame], metadata: dict) -> list[Path]:
     """CSV for every table (Parquet too when pyarrow is present) and run.json; returns the paths."""
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -197,6 +197,23 @@ class ResultsStore:
             os.fsync(handle.fileno())
 
 
+class MemoryStore:
+    """The results store of a run that writes nothing (`write=False`): ResultsStore's interface,
+    the records kept in memory for the run only."""
+
+    def __init__(self):
+        self.records: dict[str, TrialRecord] = {}
+
+    def open(self, fresh: bool = False) -> dict[str, TrialRecord]:
+        return dict(self.records)
+
+    def append(self, record: TrialRecord) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list[TrialRecord]) -> None:
+        self.records.update((record.trial_id, record) for record in records)
+
+
 def stored_probabilities(directory: Path) -> dict[str, np.ndarray]:
     """{trial id: its validation probabilities} of a results store, read only (damaged lines
     are skipped here; `ResultsStore.open` is what repairs a store)."""
