@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
 # modules still over the limit, to be split by the re-layering; none may grow meanwhile
-STILL_TOO_LONG = {"nnbin/config.py": 687, "nnbin/engines/fused.py": 734, "nnbin/data.py": 457}
+STILL_TOO_LONG = {"nnbin/data.py": 457}
 
 
 def test_the_import_contracts_are_kept():
