@@ -195,7 +195,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     searched, runner, started = search(plan, store, stored, executor, out, progress)
     result = collect_result(plan, searched, runner, device, started, out)
     if out is not None:
-        refit_models(result, plan, searched, runner, executor, out, progress)
+        refit_models(result, plan, searched, runner, executor, out, progress)  # before the tables: it adds test scores
         write_outputs(result, out, report)
     track(result)
     return result
@@ -320,8 +320,9 @@ def collect_result(plan: ExperimentPlan, searched, runner: TrialRunner, device: 
     }
     result = ExperimentResult(config, dataset, trials_table, summary, history_table, predictions,
                               comparisons, metadata, out, inner_trials=inner)
-    if plan.strategy.note():
-        result.notes.append(plan.strategy.note())
+    note = plan.strategy.note()
+    if note:
+        result.notes.append(note)
     positives = [int(dataset.y[s.validation].sum()) for s in plan.splits]
     metadata["validation_positives"] = {"min": min(positives), "max": max(positives)}
     if min(positives) < FEW_POSITIVES:

@@ -13,7 +13,6 @@ from nnbin.data import Dataset
 from nnbin.model_io import save_model
 
 
-
 def refit_trial(trial, rows, test_rows):
     """The refit of a cross-validated trial's configuration: the same settings and seed,
     trained on `rows`, scoring `test_rows` (may be empty)."""

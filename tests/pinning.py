@@ -78,9 +78,10 @@ def machine() -> dict:
     import keras
     import tensorflow as tf
 
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                 platform.processor())
     return {"cpu": model, "cores": os.cpu_count(), "machine": platform.machine(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
 

@@ -17,10 +17,10 @@ from pydantic import (
 )
 
 from nnbin.core.settings import (
-    CLASS_WEIGHTS,
     CONSTRAINTS,
     OPTIONAL,
     Interval,
+    Widths,
     check_choice,
     check_number,
     check_setting,
@@ -54,16 +54,17 @@ class Strict(BaseModel):
 
 def _schema_type(name: str):
     """The type a setting is parsed as from a config file, from its constraint: numbers as
-    int or float, widths and a list of activations as lists, class_weight as its choices."""
+    int or float, widths as a list, names as text (or a list of them, one per layer), an exact
+    choice as its literal values."""
     constraint = CONSTRAINTS[name]
-    if name == "hidden":
+    if isinstance(constraint, Widths):
         kind = list[int]
-    elif name == "activation":
-        kind = Union[str, list[str]]
     elif isinstance(constraint, Interval):
         kind = int if constraint.integer else float
-    elif name == "class_weight":
-        kind = Literal[CLASS_WEIGHTS]
+    elif constraint.many:
+        kind = Union[str, list[str]]
+    elif constraint.exact:
+        kind = Literal[constraint.choices]
     else:
         kind = str
     return Optional[kind] if name in OPTIONAL else kind

@@ -93,15 +93,22 @@ class Interval:
 
 @dataclass(frozen=True)
 class Choice:
-    """A name setting's choices; `many`: one name or a list of names (one per hidden layer)."""
+    """A name setting's choices; `many`: one name or a list of names (one per hidden layer);
+    `exact`: the name as listed (not lower-cased)."""
 
     kind: str
     choices: tuple[str, ...]
     many: bool = False
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class Widths:
+    """The hidden layers' widths: a list of integers >= 1 (empty: logistic regression)."""
 
 
 CONSTRAINTS = {  # each setting's bounds, declared once
-    "hidden": "widths",
+    "hidden": Widths(),
     "depth": Interval(low=0, integer=True),
     "width": Interval(low=1, integer=True),
     "activation": Choice("activation", ACTIVATIONS, many=True),
@@ -113,7 +120,7 @@ CONSTRAINTS = {  # each setting's bounds, declared once
     "momentum": Interval(low=0, high=1, high_open=True),
     "batch_size": Interval(low=1, integer=True),
     "epochs": Interval(low=1, integer=True),
-    "class_weight": Choice("class_weight", CLASS_WEIGHTS),
+    "class_weight": Choice("class_weight", CLASS_WEIGHTS, exact=True),
     "patience": Interval(low=0, integer=True),
     "seed": Interval(low=0, integer=True),
 }
@@ -146,13 +153,16 @@ def check_setting(name: str, value, *, label: str = ""):
     constraint = CONSTRAINTS[name]
     if value is None and name in OPTIONAL:
         return None
-    if constraint == "widths":
+    if isinstance(constraint, Widths):
         return check_hidden(value)
     if isinstance(constraint, Choice):
         if constraint.many and not isinstance(value, str):
             return tuple(check_choice(constraint.kind, v, constraint.choices) for v in value)
-        if constraint.kind == "class_weight" and value not in CLASS_WEIGHTS:
-            raise ValueError(f"class_weight must be 'balanced' or null, got {value!r}")
+        if constraint.exact:
+            if value not in constraint.choices:
+                listed = " or ".join([*map(repr, constraint.choices), *(["null"] if name in OPTIONAL else [])])
+                raise ValueError(f"{name} must be {listed}, got {value!r}")
+            return value
         return check_choice(constraint.kind, value, constraint.choices)
     return check_number(value, low=constraint.low, high=constraint.high, low_open=constraint.low_open,
                         high_open=constraint.high_open, integer=constraint.integer, name=label)
@@ -204,9 +214,10 @@ def coerce_setting(name: str, value):
             except ValueError:
                 pass
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if name == "hidden" and not isinstance(value, (str, bytes)) and hasattr(value, "__iter__"):
+    constraint, listed = CONSTRAINTS[name], not isinstance(value, (str, bytes)) and hasattr(value, "__iter__")
+    if isinstance(constraint, Widths) and listed:
         return tuple(_integer(width, f"hidden[{i}] (layer width)") for i, width in enumerate(value))
-    if name == "activation" and not isinstance(value, str) and hasattr(value, "__iter__"):
+    if isinstance(constraint, Choice) and constraint.many and listed:
         return tuple(value)
     return value
 

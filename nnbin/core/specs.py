@@ -125,10 +125,8 @@ class TrainSpec:
         ConfigError
             When settings valid one by one are not valid together (momentum with adam).
         """
-        return ModelSpec(hidden=self.hidden or (), depth=self.depth, width=self.width,
-                         activation=self.activation, dropout=self.dropout, l2=self.l2,
-                         kernel_initializer=self.kernel_initializer, optimizer=self.optimizer,
-                         learning_rate=self.learning_rate, momentum=self.momentum, seed=seed)
+        network = {name: getattr(self, name) for name in NETWORK_SETTINGS}
+        return ModelSpec(**{**network, "hidden": self.hidden or ()}, seed=seed)
 
     def to_dict(self) -> dict:
         """The settings as plain data (tuples as lists), as trials.csv, model.json and trial ids
@@ -137,3 +135,5 @@ class TrainSpec:
 
 
 TRAIN_SETTINGS = tuple(f.name for f in fields(TrainSpec))
+# the settings a TrainSpec hands to its ModelSpec
+NETWORK_SETTINGS = tuple(f.name for f in fields(ModelSpec) if f.init and f.name in TRAIN_SETTINGS)
