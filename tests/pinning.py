@@ -2,6 +2,7 @@
 written as text so that a refactor can prove it changed nothing, bit for bit.
 
     .venv/bin/python -m tests.pinning          # (re)write tests/pinned/ from the code as it is
+    .venv/bin/python -m tests.pinning NAME...  # add or rewrite only these scenarios
 
 Run that only on code whose outputs are trusted (before a refactor), never to make a failing
 comparison pass. tests/test_pinned.py runs the same scenarios and compares every file. Floats
@@ -11,6 +12,7 @@ they were written on; elsewhere the comparison is skipped with the reason.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -64,6 +66,11 @@ SCENARIOS = {
                       "models": [{"name": "logistic", "params": {"epochs": 3}},
                                  {"name": "shallow", "params": {"hidden": [8], "epochs": 3,
                                                                 "optimizer": "sgd", "momentum": 0.9}}]}, []),
+    "keras_engine_stopping": ({"name": "keras_engine_stopping", "dataset": {"name": "iris_binary"},
+                               "engine": "keras", "cv": {"folds": 3, "seed": 4},
+                               "models": [{"name": "shallow", "params": {"hidden": [5], "epochs": 8, "patience": 2,
+                                                                         "dropout": 0.2, "class_weight": "balanced"},
+                                           "grid": {"learning_rate": [0.01, 0.05]}}]}, []),
     "test_size": ({"name": "test_size", "dataset": {"name": "breast_cancer"}, "refit": "best",
                    "cv": {"folds": 3, "test_size": 0.25, "seed": 3},
                    "models": [{"name": "logistic", "params": {"epochs": 6, "class_weight": "balanced"}},
@@ -82,7 +89,13 @@ def machine() -> dict:
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
                  platform.processor())
-    return {"cpu": model, "cores": os.cpu_count(), "machine": platform.machine(),
+    # two hosts both named "AMD EPYC" gave different bits: the processor's generation and its
+    # instruction-set flags decide which kernels TensorFlow and XLA pick
+    fields = {key: line.split(":", 1)[1].strip() for line in lines if ":" in line
+              for key in ("cpu family", "model", "stepping", "flags") if line.split(":", 1)[0].strip() == key}
+    flags = hashlib.sha1(fields.get("flags", "").encode()).hexdigest()[:12]
+    return {"cpu": model, "cpu_id": "/".join(fields.get(k, "?") for k in ("cpu family", "model", "stepping")),
+            "cpu_flags": flags, "cores": os.cpu_count(), "machine": platform.machine(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
 
 
@@ -150,12 +163,20 @@ def search_outputs(name: str) -> dict[str, str]:
 
     from nnbin.sklearn import FusedSearchCV, NNBinClassifier
 
+    if name == "classifier":
+        return classifier_outputs()
     if name == "fused_search_wine":
         X, y = _wine()
         search = FusedSearchCV(make_pipeline(StandardScaler(), NNBinClassifier(epochs=5, random_state=0)),
                                param_grid={"nnbinclassifier__hidden": [(), (8,)],
                                            "nnbinclassifier__learning_rate": [0.001, 0.01]},
                                cv=3, scoring=["roc_auc", "accuracy"], refit="roc_auc")
+    elif name == "fused_search_plain":  # optimizers the stacked engine does not train, and early stopping
+        X, y = _cancer()
+        X = StandardScaler().fit_transform(X)
+        search = FusedSearchCV(NNBinClassifier(epochs=5, patience=1, random_state=2),
+                               param_grid={"optimizer": ["adam", "adagrad"], "hidden": [(), (4,)]},
+                               cv=3, scoring="roc_auc")
     else:
         X, y = _cancer()
         X = StandardScaler().fit_transform(X)
@@ -171,7 +192,24 @@ def search_outputs(name: str) -> dict[str, str]:
             "predict_proba.txt": "\n".join(repr(float(p)) for p in search.predict_proba(X)[:, 1]) + "\n"}
 
 
-SEARCHES = ("fused_search_wine", "fused_search_cancer")
+def classifier_outputs() -> dict[str, str]:
+    """One NNBinClassifier fit with sample weights, balanced class weights, dropout and early
+    stopping: its history and probabilities."""
+    from sklearn.preprocessing import StandardScaler
+
+    from nnbin.sklearn import NNBinClassifier
+
+    X, y = _wine()
+    X = StandardScaler().fit_transform(X)
+    weights = 1 + (np.arange(len(y)) % 3)
+    model = NNBinClassifier(hidden=(6,), dropout=0.1, epochs=12, patience=3, class_weight="balanced",
+                            random_state=5).fit(X, y, sample_weight=weights)
+    return {"history.json": json.dumps({k: [repr(v) for v in values] for k, values in model.history_.items()},
+                                       indent=1),
+            "predict_proba.txt": "\n".join(repr(float(p)) for p in model.predict_proba(X)[:, 1]) + "\n"}
+
+
+SEARCHES = ("fused_search_wine", "fused_search_cancer", "fused_search_plain", "classifier")
 
 
 def outputs(name: str, directory: Path) -> dict[str, str]:
@@ -179,18 +217,22 @@ def outputs(name: str, directory: Path) -> dict[str, str]:
     return search_outputs(name) if name in SEARCHES else experiment_outputs(name, directory)
 
 
-def write_pins(directory: Path = PINNED) -> None:
-    """Write every scenario's outputs and the machine into `directory` (the store of
-    compare_baselines too, to check that stores written by this code still resume)."""
+def write_pins(directory: Path = PINNED, names: list[str] | None = None) -> None:
+    """Write every scenario's outputs (or only `names`, the others left as they are) and the
+    machine into `directory` (the store of iris_binary too, to check that stores written by
+    this code still resume)."""
     import tempfile
 
-    if directory.exists():
+    if names is None and directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "machine.json").write_text(json.dumps(machine(), indent=1, sort_keys=True))
-    for name in (*SCENARIOS, *SEARCHES):
+    for name in names or (*SCENARIOS, *SEARCHES):
+        if name not in SCENARIOS and name not in SEARCHES:
+            raise SystemExit(f"no pinned scenario {name!r}; known: {', '.join((*SCENARIOS, *SEARCHES))}")
         with tempfile.TemporaryDirectory() as tmp:
             files = outputs(name, Path(tmp) / name)
+            shutil.rmtree(directory / name, ignore_errors=True)
             (directory / name).mkdir()
             for file, text in files.items():
                 (directory / name / file).write_text(text)
@@ -201,4 +243,4 @@ def write_pins(directory: Path = PINNED) -> None:
 
 
 if __name__ == "__main__":
-    write_pins()
+    write_pins(names=sys.argv[1:] or None)  # python -m tests.pinning [NAME ...]
