@@ -57,8 +57,33 @@ def build_model(spec: ModelSpec, n_features: int, compile: bool = True,
                 steps_per_execution: int = 1) -> keras.Sequential:
     """Compiled Sequential: the spec's hidden layers, then one sigmoid unit; binary cross-entropy.
 
-    With spec.seed set, the initial weights (and dropout masks' seeds) are fixed by it.
-    steps_per_execution > 1 runs several mini-batches per graph call (same result, less overhead).
+    Parameters
+    ----------
+    spec : ModelSpec
+        Layers, activations, dropout, L2, initializer and optimizer; with ``spec.seed`` set, the
+        initial weights (and the dropout masks' seeds) are fixed by it.
+    n_features : int
+        Inputs m of the model.
+    compile : bool, default=True
+        Compile with the spec's optimizer, binary cross-entropy and accuracy.
+    steps_per_execution : int, default=1
+        Mini-batches per graph call (same result, less overhead).
+
+    Returns
+    -------
+    keras.Sequential
+        Named after the spec's kind: 'logistic', 'shallow' or 'deep'.
+
+    Raises
+    ------
+    ConfigError
+        When n_features is not an integer >= 1.
+
+    Example
+    -------
+    >>> model = build_model(ModelSpec(hidden=(16, 8), dropout=0.1, seed=0), 30)
+    >>> model.name, model.count_params()
+    ('deep', 641)
     """
     if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
         from nnbin.errors import ConfigError
@@ -101,24 +126,107 @@ def output_logits(model: keras.Sequential, X) -> np.ndarray:
 
 
 def build_logistic(n_features: int, **options) -> keras.Sequential:
-    """Logistic regression as one sigmoid neuron (m + 1 parameters)."""
+    """Logistic regression as one sigmoid neuron (m + 1 parameters).
+
+    Parameters
+    ----------
+    n_features : int
+        Inputs m.
+    **options
+        Any other ModelSpec setting (learning_rate, optimizer, l2, seed, ...).
+
+    Returns
+    -------
+    keras.Sequential
+        Compiled (see `build_model`).
+
+    Example
+    -------
+    >>> build_logistic(30).count_params()
+    31
+    """
     return build_model(ModelSpec(hidden=(), **options), n_features)
 
 
 def build_shallow(n_features: int, units: int = 4, activation: str = "tanh",
                   **options) -> keras.Sequential:
-    """One hidden layer of `units` neurons (4 by default, as in the course)."""
+    """One hidden layer of `units` neurons (4 by default, as in the course).
+
+    Parameters
+    ----------
+    n_features : int
+        Inputs m.
+    units : int, default=4
+        Width of the hidden layer.
+    activation : str, default="tanh"
+        Keras activation of the hidden layer.
+    **options
+        Any other ModelSpec setting (learning_rate, dropout, seed, ...).
+
+    Returns
+    -------
+    keras.Sequential
+        Compiled (see `build_model`).
+
+    Example
+    -------
+    >>> build_shallow(30, units=4).count_params()   # (30 + 1)·4 + (4 + 1)·1
+    129
+    """
     return build_model(ModelSpec(hidden=(units,), activation=activation, **options), n_features)
 
 
 def build_deep(n_features: int, layers=(32, 16, 8), activation="relu",
                **options) -> keras.Sequential:
-    """Several hidden layers of the given widths."""
+    """Several hidden layers of the given widths.
+
+    Parameters
+    ----------
+    n_features : int
+        Inputs m.
+    layers : sequence of int, default=(32, 16, 8)
+        Widths of the hidden layers, first to last.
+    activation : str or sequence of str, default="relu"
+        One Keras activation for every hidden layer, or one per layer.
+    **options
+        Any other ModelSpec setting (learning_rate, dropout, l2, seed, ...).
+
+    Returns
+    -------
+    keras.Sequential
+        Compiled (see `build_model`).
+
+    Example
+    -------
+    >>> build_deep(30, layers=[8, 4]).count_params()
+    289
+    """
     return build_model(ModelSpec(hidden=tuple(layers), activation=activation, **options), n_features)
 
 
 def describe(model: keras.Model, n: int | str = "n", print_it: bool = True) -> str:
-    """The model in the course's notation: W (m,u), b (1,u), A (n,u) and parameters per layer."""
+    """The model in the course's notation: W (m,u), b (1,u), A (n,u) and parameters per layer.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model from the builders (Dense layers, optionally with Dropout).
+    n : int or str, default="n"
+        Rows of X, shown in the shapes of A.
+    print_it : bool, default=True
+        Also print the table.
+
+    Returns
+    -------
+    str
+        The table.
+
+    Example
+    -------
+    >>> text = describe(build_shallow(30), n=455, print_it=False)
+    >>> text.splitlines()[0]
+    'shallow: X (455,30) -> ŷ (455,1), 2 layer(s), 129 parameters'
+    """
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     dropouts = {layer.name.split("_")[-1]: layer.rate for layer in model.layers
                 if isinstance(layer, keras.layers.Dropout)}

@@ -25,7 +25,28 @@ METRIC_NAMES = {"roc_auc": "AUC", "pr_auc": "PR AUC", "accuracy": "accuracy", "l
 
 @dataclass(frozen=True)
 class Comparison:
-    """Configuration a against configuration b on the same folds: a - b."""
+    """Configuration a against configuration b on the same folds: a - b.
+
+    Attributes
+    ----------
+    a, b : str
+        The configurations compared (labels of trials.csv's ``config``).
+    metric : str
+    n : int
+        Paired fold scores (folds x repeats both were scored on).
+    mean_difference, ci_low, ci_high : float
+        The mean of a - b and its confidence interval under the corrected resampled t-test.
+    t, p_value : float
+        The corrected t statistic and its two-sided p-value (n - 1 degrees of freedom).
+    confidence : float, default=0.95
+        Of the interval; ``significant`` is p_value < 1 - confidence.
+
+    Example
+    -------
+    >>> c = Comparison("deep", "logistic", "roc_auc", 10, 0.012, 0.002, 0.022, 2.7, 0.024)
+    >>> c.significant, c.verdict[:40]
+    (True, 'deep is significantly better than logist')
+    """
 
     a: str
     b: str
@@ -76,7 +97,26 @@ def _p(p: float) -> str:
 def corrected_t_test(differences, test_fraction_over_train: float, confidence: float = 0.95):
     """Mean, CI, t and two-sided p of paired differences under the Nadeau-Bengio correction.
 
-    test_fraction_over_train: n_test / n_train of one fold (1 / (k - 1) for k-fold CV).
+    Parameters
+    ----------
+    differences : array-like of float
+        Paired differences of two configurations' scores, one per fold and repeat.
+    test_fraction_over_train : float
+        n_test / n_train of one fold (1 / (k - 1) for k-fold CV).
+    confidence : float, default=0.95
+        Of the interval.
+
+    Returns
+    -------
+    tuple of float
+        (mean, ci_low, ci_high, t, p): the variance of the mean inflated from S²/n to
+        (1/n + n_test/n_train)·S², n - 1 degrees of freedom.
+
+    Example
+    -------
+    >>> mean, low, high, t, p = corrected_t_test([0.01, 0.03, 0.02, 0.00, 0.04], 1 / 4)
+    >>> round(mean, 3), round(t, 3), round(p, 3)
+    (0.02, 1.886, 0.132)
     """
     from scipy import stats
 
@@ -98,8 +138,33 @@ def corrected_t_test(differences, test_fraction_over_train: float, confidence: f
 
 def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
             confidence: float = 0.95) -> Comparison:
-    """Compare configuration `a` with `b` (the `config` labels of the trials table) on the
-    folds both were scored on."""
+    """Compare configuration `a` with `b` on the folds both were scored on.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        A run's trials table (``result.trials``, or trials.csv read with pandas).
+    a, b : str
+        Two of its ``config`` labels (``result.summary["config"]``).
+    metric : str, default="roc_auc"
+        A scored metric (a column of trials).
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    Comparison
+        a - b with its corrected resampled t-test; ``verdict`` says it in words.
+
+    Raises
+    ------
+    ConfigError
+        When a label is not a configuration of the run (the message lists them).
+
+    Example
+    -------
+    >>> c = compare(result.trials, "deep", "logistic", metric="roc_auc")   # doctest: +SKIP
+    >>> print(c.verdict)                                                  # doctest: +SKIP
+    """
     for label in (a, b):
         if label not in set(trials["config"]):
             from nnbin.errors import ConfigError

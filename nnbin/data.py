@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from nnbin.errors import DataError
+from nnbin.columns import (binarize_target, check_features, feature_types, plain_value, refuse_dates,
+                           row_number, warn_uninformative)
 from nnbin.core.settings import suggest
 
 MISSING_POLICIES = ("impute", "error")
@@ -21,7 +23,33 @@ MISSING_POLICIES = ("impute", "error")
 
 @dataclass
 class Dataset:
-    """Feature table X (raw columns), target y in {0, 1}, and how y was mapped."""
+    """Feature table X (raw columns), target y in {0, 1}, and how y was mapped.
+
+    Attributes
+    ----------
+    name : str
+    X : pandas.DataFrame
+        The raw feature columns (preprocessing is fitted per fold: `preprocessor`).
+    y : ndarray of 0/1
+    numeric, categorical : list of str
+        The feature columns of each kind.
+    target : str
+        The target column's name.
+    classes : dict
+        Each original target value -> 0 or 1.
+    impute : bool
+        Missing values are imputed per fold (``missing: impute``).
+    dropped : list of str
+        Columns of the file left out (``drop:``).
+    reading : dict
+        How the file was read (separator, encoding, ...).
+
+    Example
+    -------
+    >>> data = load_dataset("iris_binary")
+    >>> data.n_rows, data.n_inputs, data.summary()["positives"]
+    (150, 4, 50)
+    """
 
     name: str
     X: pd.DataFrame
@@ -54,7 +82,7 @@ class Dataset:
         positives = int(self.y.sum())
         return {"name": self.name, "rows": self.n_rows, "features": self.X.shape[1], "inputs": self.n_inputs,
                 "numeric": len(self.numeric), "categorical": len(self.categorical),
-                "target": self.target, "positive_class": _plain(self.positive_class),
+                "target": self.target, "positive_class": plain_value(self.positive_class),
                 "positives": positives, "negatives": self.n_rows - positives,
                 "classes": {str(k): v for k, v in self.classes.items()}}
 
@@ -94,11 +122,6 @@ _WHOLE_NUMBER_WITH_ZERO_DECIMALS = re.compile(r"(-?(?:0|[1-9]\d*))\.0+")  # not 
 def categories_as_text(column: pd.Series) -> pd.Series:
     """A categorical column as canonical text (see `category_text`), missing as NaN."""
     return column.map(category_text).astype(object)
-
-
-def _plain(value):
-    """numpy scalars -> Python scalars, for JSON."""
-    return value.item() if hasattr(value, "item") else value
 
 
 # ---------------------------------------------------------------- built-in datasets
@@ -239,7 +262,38 @@ def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
 
 
 def load_dataset(name: str | None = None, file=None, target: str | None = None, **options) -> Dataset:
-    """`load_dataset('breast_cancer')` or `load_dataset(file='x.csv', target='y', ...)`."""
+    """A built-in dataset by name, or a table read from a file with a binary target.
+
+    Parameters
+    ----------
+    name : str, optional
+        A built-in dataset (`BUILTIN_DATASETS`: breast_cancer, iris_binary, moons, circles,
+        parity, synthetic); its generator's options as keyword arguments.
+    file : str or path, optional
+        A CSV, TSV, Excel or Parquet table instead.
+    target : str, optional
+        The column to predict (required with `file`).
+    **options
+        With `file`: positive_class, drop, categorical, missing, format, reading options; with
+        `name`: the generator's (n_samples, noise, n_bits, seed, ...).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        Neither or both of name and file; a file without target; a table nnbin cannot use (the
+        message names the column or row and the fix).
+
+    Example
+    -------
+    >>> load_dataset("parity", n_bits=4, n_samples=64, seed=0).X.shape
+    (64, 4)
+    >>> load_dataset(file="data/patients.csv", target="outcome",
+    ...              positive_class="disease")   # doctest: +SKIP
+    """
     if (name is None) == (file is None):
         raise DataError("give either a built-in dataset name or a file (with target), not both")
     if name is not None:
@@ -281,22 +335,17 @@ def from_frame(frame: pd.DataFrame, target: str, positive_class=None, drop=(), c
     X = frame.drop(columns=[target, *drop])
     if X.shape[1] == 0:
         raise DataError(f"{name} has no feature columns besides the target '{target}'")
-    _refuse_dates(X)
-    numeric, categorical_cols = _feature_types(X, set(categorical), row_label)
-    _warn_uninformative(X, categorical_cols, set(categorical))
+    refuse_dates(X)
+    numeric, categorical_cols = feature_types(X, set(categorical), row_label)
+    warn_uninformative(X, categorical_cols, set(categorical))
     X = X.copy()
     for column in numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce").astype(float)
     for column in categorical_cols:
         X[column] = categories_as_text(X[column])
-    _check_features(X, numeric, categorical_cols, missing, row_label)
+    check_features(X, numeric, categorical_cols, missing, row_label)
     return Dataset(name=name, X=X, y=y, numeric=numeric, categorical=categorical_cols,
                    target=target, classes=classes, impute=missing == "impute", dropped=list(drop))
-
-
-def row_number(i: int) -> str:
-    """How an error names the i-th (0-based) row of a table that is not a text file."""
-    return f"row {i}"
 
 
 def _separator_hint(columns: list[str], target: str) -> str:
@@ -307,151 +356,3 @@ def _separator_hint(columns: list[str], target: str) -> str:
             shown = "\\t" if sep == "\t" else sep
             return f"; the header looks {shown!r}-separated: set sep: \"{shown}\""
     return ""
-
-
-def binarize_target(column: pd.Series, positive_class, target: str, row_label=None):
-    """Map the target to 0/1; return (y, {original value: code}).
-
-    positive_class: the value that becomes 1 (a two-valued target; default the greater), or a
-    list of values that become 1, every other value 0 (any number of values)."""
-    n_missing = int(column.isna().sum())
-    if n_missing:
-        rows = ", ".join((row_label or row_number)(i) for i in np.flatnonzero(column.isna().to_numpy())[:5])
-        raise DataError(f"target column '{target}' has {n_missing} missing value(s) ({rows}); "
-                        "drop or fill those rows (or add their marker to na_values and drop them)")
-    values = sorted(pd.unique(column), key=lambda v: (str(type(v)), v))
-    listed = ", ".join(repr(_plain(v)) for v in values[:10]) + (" ..." if len(values) > 10 else "")
-    if isinstance(positive_class, (list, tuple)):
-        positive = [v for v in values if any(v in _matching(values, p) for p in positive_class)]
-        unknown = [p for p in positive_class if not _matching(values, p)]
-        if unknown:
-            raise DataError(f"positive_class lists {unknown[0]!r}, which is not a value of target column "
-                            f"'{target}' (its values: {listed})")
-        if len(positive) == len(values):
-            raise DataError(f"positive_class lists every value of target column '{target}' ({listed}); "
-                            "leave at least one value for the negative class")
-    else:
-        if len(values) > 2 and positive_class is not None:
-            raise DataError(f"positive_class {positive_class!r} is one value, but target column '{target}' has "
-                            f"{len(values)} values ({listed}); list the values that are the positive class, "
-                            f"e.g. positive_class: [{_plain(positive_class)}] (those become 1, every other value 0)")
-        if len(values) != 2:
-            how = ("a binary target needs two classes; check that you chose the right column"
-                   if len(values) < 2 else
-                   f"say which values are the positive class with a list, e.g. positive_class: "
-                   f"[{', '.join(str(_plain(v)) for v in values[1:])}] (those become 1, every other value 0)")
-            raise DataError(f"target column '{target}' has {len(values)} distinct value(s) ({listed}); {how}")
-        positive = [values[1]] if positive_class is None else _matching(values, positive_class)
-        if not positive:
-            raise DataError(f"positive_class {positive_class!r} is not a value of target column "
-                            f"'{target}' (its values: {listed})")
-        positive = positive[:1]
-    classes = {_plain(v): int(any(v == p for p in positive)) for v in values}
-    return column.isin(positive).to_numpy().astype(np.int64), classes
-
-
-def _matching(values: list, wanted) -> list:
-    """The target values `wanted` names: equal as a value or as text (config values are YAML:
-    `1` names '1'); else the one value equal to it ignoring case (`yes` names 'Yes')."""
-    exact = [v for v in values if v == wanted or str(_plain(v)) == str(wanted)]
-    if exact or not isinstance(wanted, str):
-        return exact
-    folded = [v for v in values if str(_plain(v)).casefold() == wanted.casefold()]
-    return folded if len(folded) == 1 else []
-
-
-def _looks_numeric(series: pd.Series) -> tuple[bool, pd.Series]:
-    parsed = pd.to_numeric(series, errors="coerce")
-    present = series.notna()
-    return bool(parsed[present].notna().mean() >= 0.8) if present.any() else False, parsed
-
-
-def _feature_types(X: pd.DataFrame, forced_categorical: set, row_label) -> tuple[list[str], list[str]]:
-    """Numeric and categorical columns; text in a mostly-numeric column is an error."""
-    numeric, categorical = [], []
-    for column in X.columns:
-        series = X[column]
-        if column in forced_categorical:
-            categorical.append(column)
-        elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-            numeric.append(column)
-        elif series.isna().all():
-            numeric.append(column)  # reported as all-missing below
-        else:
-            mostly_numeric, parsed = _looks_numeric(series)
-            bad = series[series.notna() & parsed.isna()]
-            if mostly_numeric and bad.empty:  # numbers stored as text or decimals: numeric
-                numeric.append(column)
-            elif mostly_numeric:
-                marker = bad.iloc[0]
-                raise DataError(
-                    f"column '{column}' is numeric but {row_label(X.index.get_loc(bad.index[0]))} holds {marker!r} "
-                    f"({len(bad)} such value(s)); if it marks a missing value, add na_values: "
-                    f"[{marker!r}]; else fix or blank them, or list '{column}' under categorical"
-                )
-            else:
-                categorical.append(column)
-    return numeric, categorical
-
-
-_DATE_OR_TIME = re.compile(r"\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}:\d{2})")
-MANY_CATEGORIES = 50  # above this, one-hot encoding is warned about
-
-
-def _refuse_dates(X: pd.DataFrame) -> None:
-    """Dates and times are not numbers nor categories: refused, with the fix."""
-    for column in X.columns:
-        series = X[column]
-        if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
-            example = series.dropna().iloc[0] if series.notna().any() else ""
-        elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-            present = series.dropna().astype(str)
-            if present.empty or present.map(lambda v: bool(_DATE_OR_TIME.match(v))).mean() < 0.8:
-                continue
-            example = present.iloc[0]
-        else:
-            continue
-        raise DataError(f"column '{column}' holds dates or times (e.g. {str(example)!r}); nnbin needs numbers "
-                        f"or categories: convert it in your table (e.g. days since a reference date, "
-                        f"or the year), or leave it out with drop: [{column}]")
-
-
-def _warn_uninformative(X: pd.DataFrame, categorical: list[str], forced: set) -> None:
-    """Columns that are likely mistakes: constant, an id left in, a category per row or so."""
-    import warnings
-
-    from nnbin.errors import NnbinWarning
-
-    for column in X.columns:
-        distinct = X[column].nunique(dropna=True)
-        if distinct == 1:
-            warnings.warn(f"column '{column}' has the same value in every row: it carries no "
-                          f"information; consider drop: [{column}]", NnbinWarning, stacklevel=3)
-        elif column in categorical and column not in forced and len(X) >= 20 \
-                and distinct >= 0.9 * X[column].notna().sum():
-            warnings.warn(f"column '{column}' holds a different text in almost every row ({distinct} "
-                          f"values in {len(X)} rows): an id? leave it out with drop: [{column}]",
-                          NnbinWarning, stacklevel=3)
-        elif column in categorical and distinct > MANY_CATEGORIES:
-            warnings.warn(f"column '{column}' has {distinct} categories: one-hot encoding gives it "
-                          f"{distinct} inputs, most seen in few rows; group rare categories in your "
-                          f"table, or drop it", NnbinWarning, stacklevel=3)
-
-
-def _check_features(X: pd.DataFrame, numeric, categorical, missing: str, row_label):
-    for column in X.columns:
-        if X[column].isna().all():
-            raise DataError(f"feature column '{column}' is entirely missing; drop it (drop: [{column}])")
-    for column in numeric:
-        values = X[column].to_numpy()
-        infinite = np.isinf(values)
-        if infinite.any():
-            row = row_label(int(np.flatnonzero(infinite)[0]))
-            raise DataError(f"column '{column}' holds a non-finite number ({values[infinite][0]}) "
-                            f"at {row}; replace it with a finite value or leave it blank")
-    if missing == "error":
-        counts = X.isna().sum()
-        counts = counts[counts > 0]
-        if len(counts):
-            listed = ", ".join(f"'{c}' ({n})" for c, n in counts.items())
-            raise DataError(f"missing values in {listed}; fill them, or set missing: impute")

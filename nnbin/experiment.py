@@ -13,15 +13,15 @@ import pandas as pd
 import nnbin
 from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, config_yaml, load_config
-from nnbin.core.trials import TrialRecord
 from nnbin.cv import make_inner_splits, make_trials, split_plan
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.files import write_text
 from nnbin.progress import FitBar
-from nnbin.refit import refit_key, refits_known_in_advance
-from nnbin.results import prediction_table, summarize, trial_row, write_predictions, write_tables
+from nnbin.refit import refits_known_in_advance
+from nnbin.results import prediction_table, summarize, write_predictions, write_tables
 from nnbin.search.strategies import make_strategy
+from nnbin.runner import TrialRunner
 from nnbin.store import MemoryStore, ResultsStore, data_fingerprint
 
 
@@ -30,7 +30,34 @@ FEW_POSITIVES = 5  # validation folds with fewer positive rows than this give no
 
 @dataclass
 class ExperimentResult:
-    """The per-trial table, the ranked summary and where they were written."""
+    """What a run produced: the per-trial table, the ranked summary, the comparisons and where
+    they were written (a run read back: `nnbin.reload.load_results`).
+
+    Attributes
+    ----------
+    config : ExperimentConfig
+    dataset : Dataset or None
+        None in a run read back from its directory.
+    trials, summary, history, predictions : pandas.DataFrame
+        As trials.csv, summary.csv, history.csv and predictions.csv.
+    comparisons : list of nnbin.compare.Comparison
+        Each family's best against the baseline.
+    metadata : dict
+        As run.json.
+    output_dir : Path or None
+    models : list of Path
+        The refitted, saved models.
+    notes : list of str
+        What the user must know (a refit replaced, a search's choices, ...).
+    inner_trials : pandas.DataFrame or None
+        Nested CV's inner folds, or halving's rungs.
+
+    Example
+    -------
+    >>> result = run_experiment({"dataset": {"name": "iris_binary"},
+    ...                          "models": [{"name": "logistic"}]}, write=False)   # doctest: +SKIP
+    >>> result.summary.loc[0, "roc_auc_mean"]                                      # doctest: +SKIP
+    """
 
     config: ExperimentConfig
     dataset: Dataset | None       # None in a run read back from its directory (nnbin.reload)
@@ -76,115 +103,52 @@ def versions() -> dict:
             "python": platform.python_version()}
 
 
-def _history_rows(trial, points: list[tuple]) -> list[dict]:
-    """Long-format history rows of a trial from (metric, 1-based epoch, value) points."""
-    return [{"trial_id": trial.id, "family": trial.family, "config": trial.label,
-             "fold": trial.split.fold, "repeat": trial.split.repeat, "metric": key,
-             "epoch": epoch, "value": value} for key, epoch, value in points]
-
-
-def _epoch_points(history: dict) -> list[tuple]:
-    """A Keras-style history {metric: [value per epoch]} as (metric, epoch, value) points."""
-    return [(key, epoch + 1, value) for key, values in history.items() for epoch, value in enumerate(values)]
-
-
-class TrialRunner:
-    """Trains trials through the engine, appending each finished one to the store and
-    skipping those already there; one progress bar across stages, moved by the epochs done
-    as the engine reports them and completed as each trial is stored."""
-
-    def __init__(self, config, dataset, store, stored: dict, bar, executor, refits=()):
-        from nnbin.engines import FoldData
-
-        self.config, self.dataset, self.store, self.stored = config, dataset, store, stored
-        self.bar, self.executor = bar, executor
-        self.folds = FoldData(dataset, config.cv.inner_fraction)
-        self.done: dict = {}
-        self.trained = 0
-        self.resumed = 0            # records taken from the store, not trained now
-        self.refits = list(refits)  # trained with the first trials that need training ...
-        self.refitted: dict = {}    # ... their results, by refit_key
-
-    def _record(self, result) -> TrialRecord:
-        """A finished trial as stored: scores, history, probabilities (exact float32)."""
-        trial = result.trial
-        y_true = self.dataset.y[trial.split.validation]
-        return TrialRecord(trial_row(result, y_true, self.config.metrics, self.config.threshold),
-                           _history_rows(trial, _epoch_points(result.history) + self._curve(result, y_true)),
-                           result.y_prob.astype(np.float32))
-
-    def _curve(self, result, y_true) -> list[tuple]:
-        """The scored fold's loss and rank_by metric at the recorded epochs, as history points
-        `validation_loss`, `validation_<rank_by>` (recorded only: never used to stop or choose)."""
-        if result.curve is None or result.status != "ok":
-            return []
-        from nnbin.metrics import METRICS
-
-        epochs, probabilities = result.curve
-        names = {"log_loss": "validation_loss", self.config.rank_by: f"validation_{self.config.rank_by}"}
-        points = []
-        for epoch, p in zip(epochs, probabilities):
-            if not np.all(np.isfinite(p)):
-                break
-            points += [(label, epoch, float(METRICS[name][0](y_true, p.astype(np.float64), self.config.threshold)))
-                       for name, label in names.items()]
-        return points
-
-    def _save(self, records: list[TrialRecord]) -> None:
-        """Store a batch of finished trials durably (one write and fsync per batch)."""
-        if records:
-            self.store.append_many(records)
-        for record in records:
-            self.done[record.trial_id] = record
-        self.trained += len(records)
-        self.bar.finished([record.trial_id for record in records])
-        if records:  # what was stored last, shown as the count moves (not while it stands still)
-            row = records[-1].row
-            self.bar.postfix(f"{row['family']} repeat {row['repeat']} fold {row['fold']}")
-
-    def run(self, trials: list) -> list[TrialRecord]:
-        """Records of the given trials, in their order (not the order they finished in)."""
-        todo = []
-        for trial in trials:
-            if trial.id in self.stored:
-                self.resumed += trial.id not in self.done
-                self.done[trial.id] = self.stored[trial.id]
-                self.bar.finished([trial.id])
-            else:
-                todo.append(trial)
-        extra, self.refits = (self.refits, []) if todo else ([], self.refits)
-        refit_ids = {t.id for t in extra}
-        pending = []
-        self.bar.expect(t.id for t in todo)
-        try:
-            for result in self.executor.train(self.config.engine, todo + extra, self.folds,
-                                              keep_weights=refit_ids, progress=self.bar.listener):
-                if result.trial.id in refit_ids:  # a refit trained alongside, for refit_best
-                    self.refitted[refit_key(result.trial)] = result
-                else:
-                    pending.append(self._record(result))
-                if result.batch_end:
-                    self._save(pending)
-                    pending = []
-        finally:
-            self._save(pending)  # an interrupt between results keeps what finished
-        return [self.done[t.id] for t in trials]
-
-
 def run_experiment(config, overrides=(), progress: bool = True, write: bool = True,
                    output_dir=None, fresh: bool = False, report: bool = True) -> ExperimentResult:
-    """Cross-validate every model family's grid. `config`: ExperimentConfig, dict or YAML path.
-
-    With `write`, finished trials are stored as they finish in output_dir, and a rerun of
-    the same config resumes: trials already finished are not trained again.
-    With `cv.nested`, each family's grid is tuned inside every outer training fold and only
-    the chosen configuration is scored on the outer fold.
-    fresh: set earlier results in output_dir aside (previous/, previous.2/, ...; never deleted)
-    and start again.
-    report: also write the plots (PNG) and report.html.
+    """Cross-validate every model family's grid (or search), compare each family's best with
+    the baseline, refit the chosen models and write the tables, plots and report.
 
     The stages, each callable on its own: `resolve_config`, `plan_experiment`, `check_outputs`,
-    `open_store`, `search`, `collect_result`, `refit_models`, `write_outputs`, `track`.
+    `start_executor`, `open_store`, `search`, `collect_result`, `refit_models`, `write_outputs`,
+    `track`.
+
+    Parameters
+    ----------
+    config : ExperimentConfig, dict, str or path
+        The experiment: a validated config, a dict of the YAML keys, or a YAML file.
+    overrides : sequence of str
+        ``key=value`` settings applied to a YAML file (as ``--set``).
+    progress : bool, default=True
+        A progress bar of fits on stderr.
+    write : bool, default=True
+        Store finished trials in output_dir as they finish (a rerun of the same config resumes
+        them: they are not trained again), and write the outputs.
+    output_dir : str or path, optional
+        Instead of the config's output_dir.
+    fresh : bool, default=False
+        Set earlier results in output_dir aside (previous/, previous.2/, ...; never deleted)
+        and start again.
+    report : bool, default=True
+        Also write the plots (PNG) and report.html.
+
+    Returns
+    -------
+    ExperimentResult
+        The trials, the ranked summary, the comparisons, where everything was written.
+
+    Raises
+    ------
+    ConfigError, DataError
+        A config or a table nnbin cannot use, before any training (the message names the key
+        or column and the fix).
+    Interrupted
+        Ctrl-C: what finished is stored, and a rerun resumes it.
+
+    Example
+    -------
+    >>> result = run_experiment("configs/compare_baselines.yaml", ["cv.folds=3"])   # doctest: +SKIP
+    >>> result.summary[["rank", "config", "roc_auc_mean"]]                           # doctest: +SKIP
+    >>> [c.verdict for c in result.comparisons]                                      # doctest: +SKIP
     """
     config = resolve_config(config, overrides, output_dir)
     out = Path(config.output_dir) if write else None

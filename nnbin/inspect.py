@@ -74,7 +74,30 @@ def activations(model, inputs: dict, layers=None) -> dict[int, np.ndarray]:
 
 
 def inspect_model(directory, frame: pd.DataFrame | None = None, layers=None, out_dir=None) -> dict:
-    """Description (and logistic coefficients); with rows, their activations, saved as CSV."""
+    """What a saved model is: its description (and logistic coefficients); with rows, their
+    activations per hidden layer, saved as CSV.
+
+    Parameters
+    ----------
+    directory : str or path
+        A saved model.
+    frame : pandas.DataFrame, optional
+        Rows whose activations are wanted (raw feature columns).
+    layers : sequence of int, optional
+        Hidden layers (1-based) to keep; every one by default.
+    out_dir : str or path, optional
+        Where activations_layer<l>.csv go (the model's directory by default).
+
+    Returns
+    -------
+    dict
+        ``description`` (text in the course's notation), ``coefficients`` (a DataFrame for
+        logistic regression, else None), ``activations`` ({layer: (n, u) array}).
+
+    Example
+    -------
+    >>> inspect_model("results/compare_baselines/models/logistic")["coefficients"]   # doctest: +SKIP
+    """
     from nnbin.model_io import load
     from nnbin.predict import model_inputs
 

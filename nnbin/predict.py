@@ -98,8 +98,37 @@ def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
 
 def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
                   notes: list | None = None, keep=()) -> pd.DataFrame:
-    """The rows with `probability` (of the positive class) and `prediction` (a class value).
-    notes: collects what the caller should tell the user (unseen categories, unscored rows)."""
+    """Score rows with a saved model: the rows with `probability` (of the positive class) and
+    `prediction` (a class value).
+
+    Parameters
+    ----------
+    directory : str or path
+        A saved model (model.json and its weights: `nnbin train` writes them under models/).
+    frame : pandas.DataFrame
+        Rows with the model's feature columns, raw as in the training table.
+    ignore_extra : bool, default=False
+        Allow columns the model does not use (else they are refused by name).
+    notes : list, optional
+        Collects what the caller should tell the user (unseen categories, unscored rows).
+    keep : sequence of str
+        Extra columns kept in the output as they are (an id).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, plus `probability` and `prediction` (empty where no finite probability).
+
+    Raises
+    ------
+    DataError
+        Missing or unknown columns, values the model cannot read (the message names them).
+
+    Example
+    -------
+    >>> scored = predict_frame("results/compare_baselines/models/deep", rows)   # doctest: +SKIP
+    >>> scored[["probability", "prediction"]].head()                           # doctest: +SKIP
+    """
     notes = [] if notes is None else notes
     model, info = load(directory)
     inputs = model_inputs(frame, info, ignore_extra, notes, keep)
@@ -128,5 +157,25 @@ def prediction_labels(classes: dict, target: str = "target") -> dict:
 
 def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None,
                  keep=()) -> pd.DataFrame:
-    """Score a CSV / TSV / Parquet file, read as the model's training data was."""
+    """Score a CSV / TSV / Parquet file, read as the model's training data was.
+
+    Parameters
+    ----------
+    directory : str or path
+        A saved model.
+    path : str or path
+        The table to score.
+    ignore_extra, notes, keep
+        As in `predict_frame`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As `predict_frame`.
+
+    Example
+    -------
+    >>> predict_file("results/patients_csv/models/shallow", "data/patients.csv",
+    ...              ignore_extra=True)   # doctest: +SKIP
+    """
     return predict_frame(directory, read_rows(path, read_info(directory)), ignore_extra, notes, keep)

@@ -14,10 +14,33 @@ NEEDED = ("run.json", "config.yaml", "trials.csv", "summary.csv")
 
 
 def load_results(directory) -> "ExperimentResult":  # noqa: F821 (nnbin.experiment)
-    """The run in `directory` as an ExperimentResult; its comparisons recomputed from the trials.
-    Predictions (for the ROC and calibration plots) come from predictions.csv/.parquet when the
-    run wrote them, else from the results store with the labels of the data set; when the data
-    cannot be read, the result holds none and `notes` says so."""
+    """A finished run read back from its directory.
+
+    Its comparisons are recomputed from the trials. Predictions (for the ROC and calibration
+    plots) come from predictions.csv/.parquet when the run wrote them, else from the results
+    store with the labels of the data set; when the data cannot be read, the result holds none
+    and `notes` says so.
+
+    Parameters
+    ----------
+    directory : str or path
+        A run's output_dir (it holds run.json).
+
+    Returns
+    -------
+    ExperimentResult
+        With ``dataset`` None (the table is not reread).
+
+    Raises
+    ------
+    NnbinError
+        When the directory holds no finished run.
+
+    Example
+    -------
+    >>> result = load_results("results/compare_baselines")   # doctest: +SKIP
+    >>> result.summary.head()                                # doctest: +SKIP
+    """
     from nnbin.compare import compare_families
     from nnbin.config import config_from_yaml
     from nnbin.experiment import ExperimentResult

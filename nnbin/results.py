@@ -9,6 +9,7 @@ import pandas as pd
 
 from nnbin.files import atomic_write, write_text
 from nnbin.metrics import COUNTS, higher_is_better, score
+from nnbin.search.ranking import rank_scores
 
 
 def trial_row(result, y_true: np.ndarray, metrics, threshold: float) -> dict:
@@ -49,11 +50,10 @@ def architecture_depth(architecture: str) -> int:
 
 def rank_order(table: pd.DataFrame, score: str, rank_by: str, failed: str = "failed") -> pd.DataFrame:
     """Rows best first by `score` (a `rank_by` value), those with failed trials after every
-    complete one, whatever their score."""
-    keys = table.assign(_incomplete=table[failed] > 0)
-    order = keys.sort_values(["_incomplete", score], ascending=[True, not higher_is_better(rank_by)],
-                             kind="stable", na_position="last").index
-    return table.loc[order]
+    complete one, whatever their score (nnbin.search.ranking.rank_scores; ties keep their order)."""
+    ranks = rank_scores(table[score].to_numpy(np.float64), higher_is_better=higher_is_better(rank_by),
+                        failed=table[failed].to_numpy() > 0)
+    return table.iloc[np.argsort(ranks, kind="stable")]
 
 
 def ranked_means(trials: pd.DataFrame, by: list[str], rank_by: str) -> pd.DataFrame:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
-# modules still over the limit, to be split by the re-layering; none may grow meanwhile
-STILL_TOO_LONG = {"nnbin/data.py": 457}
+# modules allowed over the limit (none since the re-layering); an entry may only shrink
+STILL_TOO_LONG: dict[str, int] = {}
 
 
 def test_the_import_contracts_are_kept():

@@ -10,13 +10,9 @@ from nnbin.core.settings import MOMENTUM_OPTIMIZERS, check_hidden, check_setting
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A binary classifier's architecture and optimizer.
-
-    hidden: widths of the hidden layers; () is logistic regression (one sigmoid neuron).
-    depth, width: shorthand for `depth` hidden layers of `width` units each.
-    activation: one Keras activation for every hidden layer, or one per layer.
-    """
+class NetworkSettings:
+    """The settings of a network and its optimizer, declared once: ModelSpec is built from them,
+    TrainSpec adds how the network is trained."""
 
     hidden: tuple[int, ...] = ()
     depth: int | None = None
@@ -28,6 +24,36 @@ class ModelSpec:
     optimizer: str = "adam"
     learning_rate: float = 0.001
     momentum: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelSpec(NetworkSettings):
+    """A binary classifier's architecture and optimizer (checked against the constraints of
+    nnbin.core.settings; ConfigError names a bad one).
+
+    Parameters
+    ----------
+    hidden : tuple of int, default=()
+        Widths of the hidden layers; () is logistic regression (one sigmoid neuron).
+    depth, width : int, optional
+        Shorthand for `depth` hidden layers of `width` units each (resolved into hidden).
+    activation : str or tuple of str, default="relu"
+        One Keras activation for every hidden layer, or one per layer.
+    dropout, l2 : float, default=0.0
+        Dropout rate after each hidden layer; L2 penalty on every kernel.
+    kernel_initializer, optimizer : str
+        Keras names.
+    learning_rate, momentum : float
+        Optimizer settings (momentum: sgd and rmsprop only).
+    seed : int, optional
+        Fixes the initial weights and the dropout masks' seeds.
+
+    Example
+    -------
+    >>> ModelSpec(depth=2, width=8).hidden
+    (8, 8)
+    """
+
     seed: int | None = None
     activations: tuple[str, ...] = field(init=False, repr=False)
 
@@ -85,12 +111,21 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class TrainSpec:
+class TrainSpec(NetworkSettings):
     """Every model and training setting of one configuration, fixed and swept: the network
     (hidden, or depth and width; activation, dropout, l2, kernel_initializer), the optimizer
     (optimizer, learning_rate, momentum) and the training (batch_size, epochs, class_weight,
     patience). Values are checked against `nnbin.core.settings.CONSTRAINTS`; `hidden` and a
     list of activations are held as tuples.
+
+    Parameters
+    ----------
+    hidden, depth, width, activation, dropout, l2, kernel_initializer, optimizer, learning_rate, momentum
+        The network's, as in ModelSpec (hidden None: not given).
+    batch_size, epochs : int, default=32, 100
+    class_weight : None or "balanced"
+    patience : int, default=0
+        Early stopping on an inner split of the training fold; 0 trains every epoch.
 
     Example
     -------
@@ -98,16 +133,7 @@ class TrainSpec:
     'shallow'
     """
 
-    hidden: tuple[int, ...] | None = None
-    depth: int | None = None
-    width: int | None = None
-    activation: str | tuple[str, ...] = "relu"
-    dropout: float = 0.0
-    l2: float = 0.0
-    kernel_initializer: str = "glorot_uniform"
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
-    momentum: float = 0.0
+    hidden: tuple[int, ...] | None = None  # None: not given (depth and width may say it)
     batch_size: int = 32
     epochs: int = 100
     class_weight: str | None = None
@@ -136,4 +162,4 @@ class TrainSpec:
 
 TRAIN_SETTINGS = tuple(f.name for f in fields(TrainSpec))
 # the settings a TrainSpec hands to its ModelSpec
-NETWORK_SETTINGS = tuple(f.name for f in fields(ModelSpec) if f.init and f.name in TRAIN_SETTINGS)
+NETWORK_SETTINGS = tuple(f.name for f in fields(NetworkSettings))

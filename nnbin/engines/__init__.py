@@ -13,7 +13,7 @@ def work_units(engine: str, trials: list) -> list[list]:
     """The trials in groups that are trained together and can be sent to a worker whole:
     the fused engine's stacks (one compilation each); for trials trained one at a time, all
     folds of one configuration (one model reused). Largest first."""
-    stacks, plain = fused.plan(trials) if engine == "fused" else ([], list(trials))
+    stacks, plain = fused.stacks_of(trials) if engine == "fused" else ([], list(trials))
     by_config: dict = {}
     for trial in plain:
         by_config.setdefault((trial.family, trial.label), []).append(trial)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 from nnbin.device import import_tensorflow
@@ -93,6 +93,75 @@ class EpochProgress(keras.callbacks.Callback):
         self.progress({self.trial_id: (epoch + 1) / self.epochs})
 
 
+@dataclass
+class KerasFit:
+    """A fitted Keras model, its per-epoch history and the 1-based epoch whose weights it holds."""
+
+    model: keras.Sequential
+    history: dict[str, list[float]]
+    best_epoch: int
+
+    @property
+    def diverged(self) -> bool:
+        losses = self.history.get("loss", [])
+        return not losses or not all(math.isfinite(v) for v in losses)
+
+
+def fit_model(spec: ModelSpec, n_features: int, data: dict, *, epochs: int, patience: int = 0,
+              stop: tuple | None = None, class_weight: dict | None = None, models: ModelCache | None = None,
+              steps_per_execution: int = STEPS_PER_EXECUTION, callbacks=(), verbose: int = 0) -> KerasFit:
+    """Train one Keras model: the one way nnbin fits a single network (the plain engine and
+    NNBinClassifier both call it).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The network, with its seed (initial weights, dropout masks, Keras' shuffling).
+    n_features : int
+        Inputs of the model.
+    data : dict
+        What `keras.Model.fit` takes as its data: ``{"x": X, "y": y, "batch_size": b, "shuffle": True}``
+        (Keras' own shuffling) or ``{"x": batches, "steps_per_epoch": n, "shuffle": False}`` (a
+        generator of mini-batches, e.g. the stacked engine's order from `epoch_batches`).
+    epochs : int
+    patience : int, default=0
+        Early stopping on the loss of `stop`, keeping the best epoch's weights; 0 trains every epoch.
+    stop : (X, y) or None
+        The rows early stopping watches (never the fold being scored).
+    class_weight : {0: w0, 1: w1} or None
+    models : ModelCache or None
+        Reuse a compiled model of the same architecture (None: build a fresh one).
+    steps_per_execution : int
+        Mini-batches per graph call.
+    callbacks : sequence of keras callbacks
+        Called after TerminateOnNaN and before early stopping.
+    verbose : int, default=0
+        Keras' progress output.
+
+    Returns
+    -------
+    KerasFit
+        The model (the cached one when `models` is given: copy its weights before the next fit),
+        the history as floats, and the epoch whose weights it holds.
+
+    Example
+    -------
+    >>> fit = fit_model(ModelSpec(hidden=(4,), seed=0), 3, {"x": X, "y": y, "batch_size": 32,
+    ...                 "shuffle": True}, epochs=5)   # doctest: +SKIP
+    """
+    keras.utils.set_random_seed(spec.seed)
+    model = (build_model(spec, n_features, steps_per_execution=steps_per_execution) if models is None
+             else models.model(spec, n_features, steps_per_execution))
+    stopping = (keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+                if patience else None)
+    fitted = model.fit(**data, epochs=epochs, validation_data=stop if patience else None, class_weight=class_weight,
+                       callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks, *([stopping] if stopping else [])],
+                       verbose=verbose)
+    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
+    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(history.get("loss", []))
+    return KerasFit(model, history, best_epoch)
+
+
 def fit_trial(trial: Trial, folds: FoldData, models: ModelCache | None = None,
               keep_model: bool = False, progress=None) -> TrialResult:
     """Fit and predict one trial. Early stopping watches an inner split of the
@@ -101,38 +170,23 @@ def fit_trial(trial: Trial, folds: FoldData, models: ModelCache | None = None,
     hyper = trial.hyper
     arrays = folds.get(trial)
     X_train, y_train, X_val = arrays.X_fit, arrays.y_fit, arrays.X_val
-    keras.utils.set_random_seed(trial.seed)
-    spec = hyper.spec(seed=trial.seed)
-    if keep_model or models is None:
-        model = build_model(spec, X_train.shape[1], steps_per_execution=STEPS_PER_EXECUTION)
-    else:
-        model = models.model(spec, X_train.shape[1])
     recorder = ValidationCurve(X_val) if len(X_val) else None
-    callbacks = [keras.callbacks.TerminateOnNaN(), *([recorder] if recorder else []),
-                 *([EpochProgress(trial, progress)] if progress else [])]
-    validation_data, stopping = None, None
-    if hyper.patience:
-        validation_data = (arrays.X_stop, arrays.y_stop)
-        stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hyper.patience,
-                                                 restore_best_weights=True)
-        callbacks.append(stopping)
+    callbacks = [*([recorder] if recorder else []), *([EpochProgress(trial, progress)] if progress else [])]
     class_weight = balanced_class_weight(y_train) if hyper.class_weight == "balanced" else None
     start = time.perf_counter()
-    fitted = model.fit(X_train, y_train, batch_size=hyper.batch_size, epochs=hyper.epochs,
-                       validation_data=validation_data, class_weight=class_weight,
-                       callbacks=callbacks, shuffle=True, verbose=0)
+    fit = fit_model(hyper.spec(seed=trial.seed), X_train.shape[1],
+                    {"x": X_train, "y": y_train, "batch_size": hyper.batch_size, "shuffle": True},
+                    epochs=hyper.epochs, patience=hyper.patience, stop=(arrays.X_stop, arrays.y_stop),
+                    class_weight=class_weight, models=None if keep_model else models, callbacks=callbacks)
     fit_seconds = time.perf_counter() - start
-    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
-    losses = history.get("loss", [])
-    diverged = not losses or not all(math.isfinite(v) for v in losses)
+    model = fit.model
     y_prob = np.asarray(model(X_val, training=False)).ravel()  # eager call: no retracing per model
-    if diverged or not np.all(np.isfinite(y_prob)):
+    if fit.diverged or not np.all(np.isfinite(y_prob)):
         y_prob, status = np.full(len(X_val), np.nan), "diverged"
     else:
         status = "ok"
-    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(losses)
-    return TrialResult(trial, y_prob, history, len(losses), fit_seconds, status,
-                       model if keep_model else None, model.get_weights(), best_epoch,
+    return TrialResult(trial, y_prob, fit.history, len(fit.history.get("loss", [])), fit_seconds, status,
+                       model if keep_model else None, model.get_weights(), fit.best_epoch,
                        curve=recorder.curve() if recorder else None)
 
 

@@ -28,7 +28,7 @@ class Rungs:
     candidates: list[int]
 
 
-def plan(config: ExperimentConfig) -> list[Rungs]:
+def rungs_of(config: ExperimentConfig) -> list[Rungs]:
     search, plans = config.search, []
     for family in config.models:
         points = expand_grid(family, search)
@@ -44,7 +44,7 @@ def plan(config: ExperimentConfig) -> list[Rungs]:
 
 def n_trials(config: ExperimentConfig, n_splits: int) -> int:
     """Trials of the whole halving (hold-out rungs and the final cross-validation)."""
-    return sum(sum(rungs.candidates) for rungs in plan(config)) * n_splits
+    return sum(sum(rungs.candidates) for rungs in rungs_of(config)) * n_splits
 
 
 def survivors(rows: pd.DataFrame, keep: int, rank_by: str) -> list[str]:
@@ -57,7 +57,7 @@ def run_halving(config: ExperimentConfig, evaluate, y, splits: list[Split]) -> t
     """Train the rungs through `evaluate` (trials -> their records: nnbin.search.strategies);
     returns (records of every hold-out trial, the final trials to cross-validate)."""
     holdouts = make_holdout_splits(y, splits, config.cv.inner_fraction, config.cv.seed)
-    plans = {rungs.family: rungs for rungs in plan(config)}
+    plans = {rungs.family: rungs for rungs in rungs_of(config)}
     candidates = {f.name: expand_grid(f, config.search) for f in config.models}
     records, final = [], []
     for rung in range(max(len(r.epochs) for r in plans.values())):

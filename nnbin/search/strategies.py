@@ -1,71 +1,22 @@
-"""One protocol for every search (the role of scikit-learn's `evaluate_candidates` and of
-KerasTuner's oracle/tuner split): a strategy chooses trials and asks `evaluate(trials)` for
-their records, in order; evaluate trains what the store does not hold yet
-(`experiment.TrialRunner.run`). A strategy says beforehand how many fits it plans and how many
-of them a store already holds. A new search is one more class here."""
+"""The searches of an experiment, as strategies of the one protocol (nnbin.search.protocol):
+plain cross-validation (grid, random), nested cross-validation, successive halving; and
+`make_strategy`, the strategy of a config's `search` and `cv` settings. A new search is one
+more class here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
 
 import pandas as pd
 
-from nnbin.core.trials import Split, Trial, TrialRecord
+from nnbin.core.trials import Split, Trial
+from nnbin.search.protocol import CrossValidation, Evaluate, SearchOutcome, Strategy
 
-Evaluate = Callable[[list[Trial]], list[TrialRecord]]
-
-
-@dataclass
-class SearchOutcome:
-    """The scored trials (the outer folds) and their records, in order; and the records the
-    search chose on (inner folds, halving's rungs: inner_trials.csv), None when it had none."""
-
-    trials: list[Trial]
-    records: list[TrialRecord]
-    inner: list[TrialRecord] | None = None
-
-
-class Strategy(Protocol):
-    refits_known_in_advance: bool  # the scored trials are known before training (refits train alongside)
-
-    def planned(self) -> int:
-        """Fits the whole search trains (for the progress bar and the resume message)."""
-
-    def resumable(self, stored: dict) -> int:
-        """How many of them the store already holds."""
-
-    def run(self, evaluate: Evaluate) -> SearchOutcome:
-        """Choose, evaluate, choose again if it must; the scored trials and their records."""
-
-    def note(self) -> str | None:
-        """What the user must know about how the scored configurations were chosen."""
-
-
-class _NoNote:
-    def note(self) -> str | None:
-        return None
+__all__ = ["CrossValidation", "Evaluate", "NestedCrossValidation", "SearchOutcome", "Strategy",
+           "SuccessiveHalving", "make_strategy"]
 
 
 @dataclass
-class CrossValidation(_NoNote):
-    """grid and random search: every point of every family cross-validated (the points were
-    chosen beforehand: nnbin.search.points)."""
-
-    trials: list[Trial]
-    refits_known_in_advance = True
-
-    def planned(self) -> int:
-        return len(self.trials)
-
-    def resumable(self, stored: dict) -> int:
-        return len(stored.keys() & {t.id for t in self.trials})  # same settings, same folds
-
-    def run(self, evaluate: Evaluate) -> SearchOutcome:
-        return SearchOutcome(self.trials, evaluate(self.trials))
-
-
-@dataclass
-class NestedCrossValidation(_NoNote):
+class NestedCrossValidation:
     """cv.nested: each family's grid on inner folds of every outer training fold; the
     configuration with the best mean inner score is scored on the outer fold
     (nnbin.cv.select_outer_trials)."""
@@ -89,6 +40,9 @@ class NestedCrossValidation(_NoNote):
         inner = evaluate(self.inner_trials)
         chosen = select_outer_trials(pd.DataFrame([r.row for r in inner]), self.candidates, self.rank_by)
         return SearchOutcome(chosen, evaluate(chosen), inner)
+
+    def note(self) -> str | None:
+        return None
 
 
 @dataclass
@@ -116,10 +70,10 @@ class SuccessiveHalving:
         return SearchOutcome(final, evaluate(final), inner)
 
     def note(self) -> str:
-        from nnbin.search.halving import plan
+        from nnbin.search.halving import rungs_of
 
         parts = [f"{r.family} {' -> '.join(map(str, r.candidates))} configurations at "
-                 f"{', '.join(map(str, r.epochs))} epochs" for r in plan(self.config)]
+                 f"{', '.join(map(str, r.epochs))} epochs" for r in rungs_of(self.config)]
         return ("successive halving on a hold-out of each training fold (the scored folds never choose): "
                 + "; ".join(parts) + "; the last are cross-validated (trials.csv), every rung is in "
                 "inner_trials.csv")

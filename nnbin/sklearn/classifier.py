@@ -108,6 +108,16 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Epochs run.
     n_features_in_, feature_names_in_
+
+    Example
+    -------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), NNBinClassifier(hidden=(8,), epochs=5, random_state=0))
+    >>> model.fit(X, y).predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     def __init__(self, hidden=(), activation="relu", dropout=0.0, l2=0.0,
@@ -262,32 +272,25 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _train(hyper: TrainSpec, seed: int, X, y, weights, stop, verbose: int):
-    """Keras `fit` on the fused engine's mini-batches; returns (a fresh model holding the
-    trained weights, history). Models are compiled once per architecture and reused."""
-    import keras
-
+    """`keras_engine.fit_model` on the stacked engine's mini-batches; returns (a fresh model
+    holding the trained weights, history). Models are compiled once per architecture and reused."""
     from nnbin.builders import build_model
     from nnbin.engines.fused import epoch_batches
-    from nnbin.engines.keras_engine import ModelCache
+    from nnbin.engines.keras_engine import ModelCache, fit_model
 
     global _MODELS
     spec = hyper.spec(seed=seed)
     steps = -(-len(y) // hyper.batch_size)
     batches = epoch_batches(X, y, weights, batch_size=hyper.batch_size, seed=seed, epochs=hyper.epochs)
-    callbacks = [keras.callbacks.TerminateOnNaN()]
-    if stop is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hyper.patience,
-                                                       restore_best_weights=True))
     with _MODELS_LOCK:
         _MODELS = _MODELS or ModelCache()
-        model = _MODELS.model(spec, X.shape[1], steps_per_execution=steps_per_call(steps))
-        keras.utils.set_random_seed(seed)
-        fitted = model.fit(batches, epochs=hyper.epochs, steps_per_epoch=steps, validation_data=stop,
-                           callbacks=callbacks, shuffle=False, verbose=verbose)
+        fit = fit_model(spec, X.shape[1], {"x": batches, "steps_per_epoch": steps, "shuffle": False},
+                        epochs=hyper.epochs, patience=hyper.patience if stop is not None else 0, stop=stop,
+                        models=_MODELS, steps_per_execution=steps_per_call(steps), verbose=verbose)
         trained = build_model(spec, X.shape[1])
-        trained.set_weights(model.get_weights())
+        trained.set_weights(fit.model.get_weights())
         trained.optimizer.build(trained.trainable_variables)  # saved and pickled with its slots
-    return trained, {k: [float(v) for v in values] for k, values in fitted.history.items()}
+    return trained, fit.history
 
 
 def steps_per_call(steps: int, most: int = 32) -> int:

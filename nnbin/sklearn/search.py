@@ -8,7 +8,6 @@ import time
 import warnings
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
@@ -17,7 +16,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted, indexable
 
-from nnbin.core.trials import Split, Trial
+from nnbin.core.trials import Split, Trial, TrialRecord, TrialResult
+from nnbin.search.ranking import rank_scores
 from nnbin.sklearn.classifier import NNBinClassifier, fit_seed
 
 
@@ -52,6 +52,17 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     cv_results_, best_params_, best_score_, best_index_, best_estimator_, n_splits_,
     refit_time_, scorer_, multimetric_, classes_, n_features_in_ : as in GridSearchCV.
+
+    Example
+    -------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> search = FusedSearchCV(NNBinClassifier(epochs=5, random_state=0),
+    ...                        param_grid={"hidden": [(), (8,)], "learning_rate": [0.001, 0.01]},
+    ...                        cv=3, scoring="roc_auc")
+    >>> search.fit(StandardScaler().fit_transform(X), y).cv_results_["rank_test_score"].shape
+    (4,)
     """
 
     def __init__(self, estimator, param_grid=None, param_distributions=None, n_iter=10, cv=5,
@@ -112,38 +123,64 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _cross_validate(self, X, y, splits, candidates, scorers) -> tuple[dict, np.ndarray, np.ndarray]:
-        """Every candidate on every split: ({scorer name: (candidates, splits) scores}, fit
-        seconds, score seconds), the candidates trained in fused stacks."""
+        """Every candidate on every split through the search protocol (one `CrossValidation`
+        strategy, its `evaluate` training fused stacks): ({scorer name: (candidates, splits)
+        scores}, fit seconds, score seconds)."""
+        from nnbin.engines import fused
         from nnbin.progress import FitBar
+        from nnbin.search.protocol import CrossValidation
 
-        classes = np.unique(y)
-        y01 = (y == classes[1]).astype(np.float32)
         final_name, final = _final_step(self.estimator)
+        groups = _by_earlier_steps(candidates, final_name)
+        estimators = {i: _configured(final, candidates[i], final_name) for _, members in groups for i in members}
+        rows = _fold_rows(splits, stacked=_earlier_steps(self.estimator) is not None)
+        trials, group_of = [], {}
+        for g, (_, members) in enumerate(groups):
+            for i in members:
+                # GridSearchCV fits a fresh clone per fold: a RandomState gives every fold the same draw
+                seed = fit_seed(copy.deepcopy(estimators[i].random_state))
+                for k, (train, validation) in enumerate(rows):
+                    trials.append(Trial("candidate", {"candidate": i}, estimators[i].hyper(),
+                                        Split(0, k, train, validation), seed, f"{i}/{k}"))
+                    group_of[trials[-1].id] = g
+        with FitBar(len(trials), self.verbose > 0, desc="FusedSearchCV") as bar:
+            def evaluate(batch: list[Trial]) -> list[TrialRecord]:  # per setting of the earlier steps
+                records = {}
+                for g, (earlier, _) in enumerate(groups):
+                    mine = [t for t in batch if group_of[t.id] == g]
+                    if not mine:
+                        continue
+                    folds = self._prepare_folds(X, y, splits, earlier, final)
+                    bar.expect(t.id for t in mine)
+                    for result in fused.train_trials(mine, folds, progress=bar.listener,
+                                                     plain=_classifier_fits(estimators)):
+                        bar.finished([result.trial.id])
+                        records[result.trial.id] = self._record(result, X, y, splits, scorers, candidates)
+                return [records[t.id] for t in batch]
+
+            outcome = CrossValidation(trials).run(evaluate)
         scores = {name: np.full((len(candidates), len(splits)), np.nan) for name in scorers}
         fit_times = np.zeros((len(candidates), len(splits)))
         score_times = np.zeros((len(candidates), len(splits)))
-        with FitBar(len(candidates) * len(splits), self.verbose > 0, desc="FusedSearchCV") as bar:
-            for earlier, members in _by_earlier_steps(candidates, final_name):
-                folds, fold_rows = self._prepare_folds(X, y, y01, splits, earlier, final)
-                estimators = {i: _configured(final, candidates[i], final_name) for i in members}
-                # GridSearchCV fits a fresh clone per fold: a RandomState gives every fold the same draw
-                seeds = {i: fit_seed(copy.deepcopy(estimators[i].random_state)) for i in members}
-                trials = [Trial(f"candidate {i}", {"candidate": i}, estimators[i].hyper(),
-                                Split(0, k, train, validation), seeds[i], f"{i}/{k}")
-                          for i in members for k, (train, validation) in enumerate(fold_rows)]
-                bar.expect(t.id for t in trials)
-                for trial, y_prob, logits, seconds in _train(trials, estimators, folds, bar.listener):
-                    bar.finished([trial.id])
-                    i, k = trial.point["candidate"], trial.split.fold
-                    fit_times[i, k] = seconds
-                    start = time.perf_counter()
-                    validation = splits[k][1]
-                    X_val, y_val = _safe_indexing(X, validation), y[validation]
-                    for name, scorer in scorers.items():
-                        scores[name][i, k] = self._score(scorer, _Predictions(classes, y_prob, logits),
-                                                         X_val, y_val, candidates[i])
-                    score_times[i, k] = time.perf_counter() - start
+        for record in outcome.records:
+            i, k = record.row["candidate"], record.row["fold"]
+            fit_times[i, k], score_times[i, k] = record.row["fit_seconds"], record.row["score_seconds"]
+            for name in scorers:
+                scores[name][i, k] = record.row[f"test_{name}"]
         return scores, fit_times, score_times
+
+    def _record(self, result, X, y, splits, scorers, candidates) -> TrialRecord:
+        """A trained trial scored by every scorer on its validation rows."""
+        i, k = result.trial.point["candidate"], result.trial.split.fold
+        start = time.perf_counter()
+        validation = splits[k][1]
+        X_val, y_val = _safe_indexing(X, validation), y[validation]
+        predictions = _Predictions(np.unique(y), result.y_prob, result.logits)
+        row = {"trial_id": result.trial.id, "candidate": i, "fold": k, "fit_seconds": result.fit_seconds}
+        row.update({f"test_{name}": self._score(scorer, predictions, X_val, y_val, candidates[i])
+                    for name, scorer in scorers.items()})
+        row["score_seconds"] = time.perf_counter() - start
+        return TrialRecord(row, [], np.asarray(result.y_prob, np.float32))
 
     def _candidates(self) -> list[dict]:
         if (self.param_grid is None) == (self.param_distributions is None):
@@ -169,16 +206,17 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                              f"a callable or False; got {self.refit!r}")
         return self.refit
 
-    def _prepare_folds(self, X, y, y01, splits, earlier_params: dict, final: NNBinClassifier):
-        """ArrayFolds of the final step's input, and each split's (train, validation) rows in it.
-        Without earlier steps, one array shared by every fold; with them, each fold's output of
-        the steps fitted on its training rows, the folds stacked in one array."""
+    def _prepare_folds(self, X, y, splits, earlier_params: dict, final: NNBinClassifier):
+        """ArrayFolds of the final step's input (rows as `_fold_rows` gives them). Without earlier
+        steps, one array shared by every fold; with them, each fold's output of the steps fitted
+        on its training rows, the folds stacked in one array."""
         from nnbin.engines.folds import ArrayFolds
 
+        y01 = (y == np.unique(y)[1]).astype(np.float32)
         earlier = _earlier_steps(self.estimator)
         if earlier is None:
-            return ArrayFolds(_dense(X), y01, final.validation_fraction), splits
-        blocks, labels, rows, offset = [], [], [], 0
+            return ArrayFolds(_dense(X), y01, final.validation_fraction)
+        blocks, labels = [], []
         for train, validation in splits:
             steps = clone(earlier).set_params(**earlier_params)
             X_train = steps.fit_transform(_safe_indexing(X, train), y[train])
@@ -187,13 +225,9 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(f"the pipeline's earlier steps give {blocks[0].shape[1]} features on one fold "
                                  f"and {X_train.shape[1]} on another; fix the columns they output (e.g. "
                                  "OneHotEncoder(categories=...) or handle_unknown='ignore')")
-            for part in (X_train, X_val):
-                blocks.append(_dense(part))
+            blocks += [_dense(X_train), _dense(X_val)]
             labels += [y01[train], y01[validation]]
-            n_train, n_val = len(train), len(validation)
-            rows.append((offset + np.arange(n_train), offset + n_train + np.arange(n_val)))
-            offset += n_train + n_val
-        return ArrayFolds(np.concatenate(blocks), np.concatenate(labels), final.validation_fraction), rows
+        return ArrayFolds(np.concatenate(blocks), np.concatenate(labels), final.validation_fraction)
 
     def _score(self, scorer, predictions, X_val, y_val, params) -> float:
         try:
@@ -311,33 +345,39 @@ def _dense(part) -> np.ndarray:
     return check_array(part.toarray() if hasattr(part, "toarray") else part, dtype=np.float32)
 
 
-def _train(trials: list, estimators: dict, folds, progress=None):
-    """(trial, validation probabilities, their logits, fit seconds) for every trial: the fused engine's
-    stacks (reporting to `progress`, see fused.train_trials), and a plain NNBinClassifier fit
-    for optimizers it does not fuse."""
-    from nnbin.engines import fused
-
-    stacks, plain = fused.plan(trials)
-    for result in fused.train_trials([t for stack in stacks for t in stack], folds, progress=progress):
-        yield result.trial, result.y_prob, result.logits, result.fit_seconds
-    values, labels = folds.table().values, folds.labels
-    for trial in plain:
-        estimator = clone(estimators[trial.point["candidate"]]).set_params(random_state=trial.seed)
-        start = time.perf_counter()
-        try:
-            estimator.fit(values[trial.split.train], labels[trial.split.train])
-            y_prob = estimator.predict_proba(values[trial.split.validation])[:, 1]
-            logits = estimator.decision_function(values[trial.split.validation])
-        except ValueError:  # diverged: scored as error_score
-            y_prob = logits = np.full(len(trial.split.validation), np.nan)
-        yield trial, y_prob, logits, time.perf_counter() - start
+def _fold_rows(splits: list, stacked: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each split's (train, validation) rows in the array the final step trains on: the split
+    itself, or, with earlier pipeline steps, its block of the folds stacked train, validation,
+    train, ... (`_prepare_folds`)."""
+    if not stacked:
+        return list(splits)
+    rows, offset = [], 0
+    for train, validation in splits:
+        n_train, n_val = len(train), len(validation)
+        rows.append((offset + np.arange(n_train), offset + n_train + np.arange(n_val)))
+        offset += n_train + n_val
+    return rows
 
 
-def _rank(means: np.ndarray) -> np.ndarray:
-    """1 = best; NaN means rank last (as GridSearchCV ranks them)."""
-    if np.isnan(means).all():
-        return np.ones(len(means), dtype=np.int32)
-    return rankdata(-np.nan_to_num(means, nan=np.nanmin(means) - 1), method="min").astype(np.int32)
+def _classifier_fits(estimators: dict):
+    """The stacked engine's fallback for optimizers it does not fuse: each trial a fit of its
+    candidate's NNBinClassifier (seeded by the trial) on its fold's rows."""
+    def train(trials, folds, keep_models=False, progress=None):
+        values, labels = folds.table().values, folds.labels
+        for trial in trials:
+            estimator = clone(estimators[trial.point["candidate"]]).set_params(random_state=trial.seed)
+            start = time.perf_counter()
+            try:
+                estimator.fit(values[trial.split.train], labels[trial.split.train])
+                y_prob = estimator.predict_proba(values[trial.split.validation])[:, 1]
+                logits = estimator.decision_function(values[trial.split.validation])
+                status = "ok"
+            except ValueError:  # diverged: scored as error_score
+                y_prob = logits = np.full(len(trial.split.validation), np.nan)
+                status = "diverged"
+            yield TrialResult(trial, y_prob, {}, fit_seconds=time.perf_counter() - start, status=status,
+                              logits=logits)
+    return train
 
 
 def _results(candidates: list[dict], scores: dict, fit_times, score_times) -> dict:
@@ -356,5 +396,5 @@ def _results(candidates: list[dict], scores: dict, fit_times, score_times) -> di
             results[f"split{k}_test_{metric}"] = table[:, k]
         results[f"mean_test_{metric}"] = table.mean(axis=1)
         results[f"std_test_{metric}"] = table.std(axis=1)
-        results[f"rank_test_{metric}"] = _rank(results[f"mean_test_{metric}"])
+        results[f"rank_test_{metric}"] = rank_scores(results[f"mean_test_{metric}"]).astype(np.int32)
     return results

@@ -16,10 +16,10 @@ outcome, curve stride), model (StackedMLP, its optimizers and compiled loop), sc
 (grouping, compiled-function cache, calls in flight, the fallback to the plain engine).
 """
 from nnbin.engines.fused.model import to_keras
-from nnbin.engines.fused.schedule import FUSED_OPTIMIZERS, group_key, plan, supports, train_groups, train_trials
+from nnbin.engines.fused.schedule import FUSED_OPTIMIZERS, group_key, stacks_of, supports, train_groups, train_trials
 from nnbin.engines.fused.streams import epoch_batches, epoch_order
 
 # the engine's interface only: settings and helpers are read where they are defined (patch them
 # there: schedule.next_chunk, stack_data.CURVE_COST, model.validation_stride, ...)
-__all__ = ["FUSED_OPTIMIZERS", "epoch_batches", "epoch_order", "group_key", "plan", "supports", "to_keras",
+__all__ = ["FUSED_OPTIMIZERS", "epoch_batches", "epoch_order", "group_key", "stacks_of", "supports", "to_keras",
            "train_groups", "train_trials"]

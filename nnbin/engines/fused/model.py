@@ -41,9 +41,11 @@ def _per_model(values, like: tf.Tensor) -> tf.Tensor:
 
 
 class StackedMLP:
-    """K multilayer perceptrons of one architecture, trained together."""
+    """K multilayer perceptrons of one architecture, trained together on a stack's row sets
+    (`StackedFit`: the trials and the folds they train on)."""
 
-    def __init__(self, trials: list, n_features: int, has_missing: bool = False):
+    def __init__(self, data: StackedFit, n_features: int, has_missing: bool = False):
+        trials = data.trials
         first = trials[0].hyper
         spec = first.spec()
         self.trials = trials
@@ -75,6 +77,11 @@ class StackedMLP:
         self._unit_offsets = [  # element index within one step's (B, u) dropout mask
             tf.reshape(tf.cast(tf.range(self.batch_size * u), tf.uint32), (self.batch_size, u))[None]
             for u in spec.hidden]
+        self._data = data  # static shapes: steps per epoch (the largest fit set), the curve's stride
+        self.steps_per_epoch = int(math.ceil(data.n("fit").max() / self.batch_size))
+        every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()),
+                                  self.steps_per_epoch * self.batch_size)
+        self.record_every = every if every <= int(self.epochs.max()) else 0  # 0: no epoch recorded
 
     # ------------------------------------------------------------ model
     def _activate(self, layer, z, choice):
@@ -316,14 +323,10 @@ class StackedMLP:
         return state, tf.cond(until >= E, final, not_yet)
 
     # ------------------------------------------------------------ training
-    def inputs(self, data: StackedFit, table: dict, class_weights: np.ndarray) -> tuple:
-        """The graph's arguments after the state and the end epoch (the row sets first); fixes the
-        (static) steps per epoch. table: the shared encoded table and labels as tensors ('table', 'y')."""
-        n_fit = data.n("fit")
-        self.steps_per_epoch = int(math.ceil(n_fit.max() / self.batch_size))
-        every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()),
-                                  self.steps_per_epoch * self.batch_size)
-        self.record_every = every if every <= int(self.epochs.max()) else 0  # 0: no epoch recorded
+    def inputs(self, table: dict, class_weights: np.ndarray) -> tuple:
+        """The graph's arguments after the state and the end epoch (the row sets first).
+        table: the shared encoded table and labels as tensors ('table', 'y')."""
+        data = self._data
         rows = lambda part, multiple: _pad([getattr(r, part) for r in data.sets], multiple)  # noqa: E731
         c = tf.constant
         sets = {
@@ -345,7 +348,7 @@ class StackedMLP:
 
     def static_key(self) -> tuple:
         """Everything the traced graph takes from this object rather than from its inputs
-        (after `inputs`): stacks with equal keys can share one compiled function."""
+        stacks with equal keys can share one compiled function."""
         return (tuple(tuple(p.shape) for p in self.params), tuple(map(tuple, self.activations)),
                 self.optimizer, self.batch_size, self.n_models, self.steps_per_epoch,
                 int(self.epochs.max()), self.uses_dropout, self.uses_early_stopping, self.uses_l2,
@@ -383,7 +386,7 @@ class StackedMLP:
     def release(self) -> None:
         """Drop the trials (their folds' row indices) and weights: the compiled-function cache
         keeps this object for its static structure only."""
-        self.trials, self.params = None, None
+        self.trials, self.params, self._data = None, None, None
 
     def weights(self, k: int) -> list[np.ndarray]:
         """Model k's weights, in keras.Sequential.get_weights() order."""

@@ -124,10 +124,10 @@ def train_groups(groups: list[list[Trial]], folds: FoldData, keep_models: bool =
         # to those it gets in any other stack
         trials = trials if len(trials) > 1 else trials * 2
         data = StackedFit.build(trials, folds)
-        stack = StackedMLP(trials, n_features, has_missing)
+        stack = StackedMLP(data, n_features, has_missing)
         stacks.append(stack)
         datasets.append(data)
-        inputs.append(stack.inputs(data, table, _class_weights(data, folds.labels)))
+        inputs.append(stack.inputs(table, _class_weights(data, folds.labels)))
     outputs = _run(stacks, inputs, groups, jit_compile, progress)
     seconds = (time.perf_counter() - start) / sum(len(g) for g in groups)
     results = []
@@ -151,7 +151,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldData, keep_models: bool =
     return results
 
 
-def plan(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
+def stacks_of(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
     """Split trials into stacks (same group key, at most MAX_GROUP models) and the trials
     the fused engine cannot train."""
     groups: dict = defaultdict(list)
@@ -164,16 +164,21 @@ def plan(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
     return stacks, plain
 
 
+PlainEngine = Callable[..., Iterator[TrialResult]]  # (trials, folds, keep_models, progress), as keras_engine's
+
+
 def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = False,
-                 jit_compile: bool = True, progress: Progress | None = None) -> Iterator[TrialResult]:
+                 jit_compile: bool = True, progress: Progress | None = None,
+                 plain: PlainEngine = keras_trials) -> Iterator[TrialResult]:
     """Train stacks a few at a time (one compilation per call), CONCURRENT_CALLS calls at once
     so that one call's compilation (single-threaded) overlaps another's; results come in call
-    order. Trials the fused engine cannot train (other optimizers) go to the plain keras engine.
+    order. Trials the fused engine cannot train (other optimizers) go to `plain`, the one fallback
+    (the plain keras engine; FusedSearchCV passes NNBinClassifier's fits).
     progress: called with each trial's share of its epochs done as the stacks train (from the
     training threads; the chunks cost no measurable time, BENCHMARKS.md); None: each call runs
     in one piece."""
     trials = list(trials)
-    stacks, plain = plan(trials)
+    stacks, rest = stacks_of(trials)
     _shared_table(folds)
     for trial in trials:  # fill the fold caches here, not from two threads at once
         if supports(trial):
@@ -192,5 +197,5 @@ def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = F
                 yield result
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if plain:
-        yield from keras_trials(plain, folds, keep_models, progress)
+    if rest:
+        yield from plain(rest, folds, keep_models, progress)
