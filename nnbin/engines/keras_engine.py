@@ -102,9 +102,13 @@ class KerasFit:
     best_epoch: int
 
     @property
+    def epochs_run(self) -> int:
+        return len(self.history.get("loss", []))
+
+    @property
     def diverged(self) -> bool:
-        losses = self.history.get("loss", [])
-        return not losses or not all(math.isfinite(v) for v in losses)
+        """No epoch ran, or a loss was NaN or infinite."""
+        return not self.epochs_run or not all(math.isfinite(v) for v in self.history["loss"])
 
 
 def fit_model(spec: ModelSpec, n_features: int, data: dict, *, epochs: int, patience: int = 0,
@@ -185,7 +189,7 @@ def fit_trial(trial: Trial, folds: FoldData, models: ModelCache | None = None,
         y_prob, status = np.full(len(X_val), np.nan), "diverged"
     else:
         status = "ok"
-    return TrialResult(trial, y_prob, fit.history, len(fit.history.get("loss", [])), fit_seconds, status,
+    return TrialResult(trial, y_prob, fit.history, fit.epochs_run, fit_seconds, status,
                        model if keep_model else None, model.get_weights(), fit.best_epoch,
                        curve=recorder.curve() if recorder else None)
 

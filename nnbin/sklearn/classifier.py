@@ -6,7 +6,6 @@ engine's row order (`nnbin.engines.fused.epoch_order`), so a fit here and the sa
 """
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
@@ -199,16 +198,15 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
         X = X.astype(np.float32)
         y01 = (y == self.classes_[1]).astype(np.float32)
         seed = fit_seed(self.random_state)
-        fit, stop = (stopping_split(y01, self.validation_fraction, seed) if hyper.patience
-                     else (np.arange(len(y)), None))
-        weights = weights * self._class_weights(y01[fit], y01)
-        trained, history = _train(hyper, seed, X[fit], y01[fit], weights[fit],
-                                  None if stop is None else (X[stop], y01[stop]), self.verbose)
-        losses = history.get("loss", [])
-        if not losses or not all(math.isfinite(v) for v in losses):
+        rows, stop = (stopping_split(y01, self.validation_fraction, seed) if hyper.patience
+                      else (np.arange(len(y)), None))
+        weights = weights * self._class_weights(y01[rows], y01)
+        fit = _train(hyper, seed, X[rows], y01[rows], weights[rows],
+                     None if stop is None else (X[stop], y01[stop]), self.verbose)
+        if fit.diverged:
             raise ValueError("training diverged (the loss became NaN or infinite); lower learning_rate "
                              "or standardize X (e.g. StandardScaler in a Pipeline)")
-        self.model_, self.history_, self.n_iter_ = trained, history, len(losses)
+        self.model_, self.history_, self.n_iter_ = fit.model, fit.history, fit.epochs_run
         return self
 
     def _class_weights(self, y_fit: np.ndarray, y01: np.ndarray) -> np.ndarray:
@@ -272,8 +270,10 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _train(hyper: TrainSpec, seed: int, X, y, weights, stop, verbose: int):
-    """`keras_engine.fit_model` on the stacked engine's mini-batches; returns (a fresh model
-    holding the trained weights, history). Models are compiled once per architecture and reused."""
+    """`keras_engine.fit_model` on the stacked engine's mini-batches; returns its KerasFit with a
+    fresh model holding the trained weights (the compiled one is reused by later fits)."""
+    from dataclasses import replace
+
     from nnbin.builders import build_model
     from nnbin.engines.fused import epoch_batches
     from nnbin.engines.keras_engine import ModelCache, fit_model
@@ -285,12 +285,12 @@ def _train(hyper: TrainSpec, seed: int, X, y, weights, stop, verbose: int):
     with _MODELS_LOCK:
         _MODELS = _MODELS or ModelCache()
         fit = fit_model(spec, X.shape[1], {"x": batches, "steps_per_epoch": steps, "shuffle": False},
-                        epochs=hyper.epochs, patience=hyper.patience if stop is not None else 0, stop=stop,
+                        epochs=hyper.epochs, patience=hyper.patience, stop=stop,
                         models=_MODELS, steps_per_execution=steps_per_call(steps), verbose=verbose)
         trained = build_model(spec, X.shape[1])
         trained.set_weights(fit.model.get_weights())
         trained.optimizer.build(trained.trainable_variables)  # saved and pickled with its slots
-    return trained, fit.history
+    return replace(fit, model=trained)
 
 
 def steps_per_call(steps: int, most: int = 32) -> int:

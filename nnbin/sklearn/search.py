@@ -130,32 +130,33 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         from nnbin.progress import FitBar
         from nnbin.search.protocol import CrossValidation
 
+        classes = np.unique(y)
+        y01 = (y == classes[1]).astype(np.float32)
         final_name, final = _final_step(self.estimator)
         groups = _by_earlier_steps(candidates, final_name)
         estimators = {i: _configured(final, candidates[i], final_name) for _, members in groups for i in members}
         rows = _fold_rows(splits, stacked=_earlier_steps(self.estimator) is not None)
-        trials, group_of = [], {}
-        for g, (_, members) in enumerate(groups):
+        trials = []
+        for _, members in groups:
             for i in members:
                 # GridSearchCV fits a fresh clone per fold: a RandomState gives every fold the same draw
                 seed = fit_seed(copy.deepcopy(estimators[i].random_state))
-                for k, (train, validation) in enumerate(rows):
-                    trials.append(Trial("candidate", {"candidate": i}, estimators[i].hyper(),
-                                        Split(0, k, train, validation), seed, f"{i}/{k}"))
-                    group_of[trials[-1].id] = g
+                trials += [Trial("candidate", {"candidate": i}, estimators[i].hyper(),
+                                 Split(0, k, train, validation), seed, f"{i}/{k}")
+                           for k, (train, validation) in enumerate(rows)]
+        plain = _classifier_fits(estimators)
         with FitBar(len(trials), self.verbose > 0, desc="FusedSearchCV") as bar:
             def evaluate(batch: list[Trial]) -> list[TrialRecord]:  # per setting of the earlier steps
                 records = {}
-                for g, (earlier, _) in enumerate(groups):
-                    mine = [t for t in batch if group_of[t.id] == g]
+                for earlier, members in groups:
+                    mine = [t for t in batch if t.point["candidate"] in members]
                     if not mine:
                         continue
-                    folds = self._prepare_folds(X, y, splits, earlier, final)
+                    folds = self._prepare_folds(X, y, y01, splits, earlier, final)
                     bar.expect(t.id for t in mine)
-                    for result in fused.train_trials(mine, folds, progress=bar.listener,
-                                                     plain=_classifier_fits(estimators)):
+                    for result in fused.train_trials(mine, folds, progress=bar.listener, plain=plain):
                         bar.finished([result.trial.id])
-                        records[result.trial.id] = self._record(result, X, y, splits, scorers, candidates)
+                        records[result.trial.id] = self._record(result, X, y, classes, splits, scorers, candidates)
                 return [records[t.id] for t in batch]
 
             outcome = CrossValidation(trials).run(evaluate)
@@ -169,13 +170,13 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 scores[name][i, k] = record.row[f"test_{name}"]
         return scores, fit_times, score_times
 
-    def _record(self, result, X, y, splits, scorers, candidates) -> TrialRecord:
+    def _record(self, result, X, y, classes, splits, scorers, candidates) -> TrialRecord:
         """A trained trial scored by every scorer on its validation rows."""
         i, k = result.trial.point["candidate"], result.trial.split.fold
         start = time.perf_counter()
         validation = splits[k][1]
         X_val, y_val = _safe_indexing(X, validation), y[validation]
-        predictions = _Predictions(np.unique(y), result.y_prob, result.logits)
+        predictions = _Predictions(classes, result.y_prob, result.logits)
         row = {"trial_id": result.trial.id, "candidate": i, "fold": k, "fit_seconds": result.fit_seconds}
         row.update({f"test_{name}": self._score(scorer, predictions, X_val, y_val, candidates[i])
                     for name, scorer in scorers.items()})
@@ -206,13 +207,12 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                              f"a callable or False; got {self.refit!r}")
         return self.refit
 
-    def _prepare_folds(self, X, y, splits, earlier_params: dict, final: NNBinClassifier):
+    def _prepare_folds(self, X, y, y01, splits, earlier_params: dict, final: NNBinClassifier):
         """ArrayFolds of the final step's input (rows as `_fold_rows` gives them). Without earlier
         steps, one array shared by every fold; with them, each fold's output of the steps fitted
         on its training rows, the folds stacked in one array."""
         from nnbin.engines.folds import ArrayFolds
 
-        y01 = (y == np.unique(y)[1]).astype(np.float32)
         earlier = _earlier_steps(self.estimator)
         if earlier is None:
             return ArrayFolds(_dense(X), y01, final.validation_fraction)
