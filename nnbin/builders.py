@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from nnbin.core.arguments import keyword_only
 from nnbin.device import import_tensorflow
 
 import_tensorflow()
@@ -53,7 +54,8 @@ def initial_weights(spec: ModelSpec, n_features: int) -> list:
     return weights
 
 
-def build_model(spec: ModelSpec, n_features: int, compile: bool = True,
+@keyword_only
+def build_model(spec: ModelSpec, n_features: int, *, compile: bool = True,
                 steps_per_execution: int = 1) -> keras.Sequential:
     """Compiled Sequential: the spec's hidden layers, then one sigmoid unit; binary cross-entropy.
 
@@ -148,7 +150,8 @@ def build_logistic(n_features: int, **options) -> keras.Sequential:
     return build_model(ModelSpec(hidden=(), **options), n_features)
 
 
-def build_shallow(n_features: int, units: int = 4, activation: str = "tanh",
+@keyword_only
+def build_shallow(n_features: int, units: int = 4, *, activation: str = "tanh",
                   **options) -> keras.Sequential:
     """One hidden layer of `units` neurons (4 by default, as in the course).
 
@@ -176,7 +179,8 @@ def build_shallow(n_features: int, units: int = 4, activation: str = "tanh",
     return build_model(ModelSpec(hidden=(units,), activation=activation, **options), n_features)
 
 
-def build_deep(n_features: int, layers=(32, 16, 8), activation="relu",
+@keyword_only
+def build_deep(n_features: int, layers=(32, 16, 8), *, activation="relu",
                **options) -> keras.Sequential:
     """Several hidden layers of the given widths.
 
@@ -204,7 +208,8 @@ def build_deep(n_features: int, layers=(32, 16, 8), activation="relu",
     return build_model(ModelSpec(hidden=tuple(layers), activation=activation, **options), n_features)
 
 
-def describe(model: keras.Model, n: int | str = "n", print_it: bool = True) -> str:
+@keyword_only
+def describe(model: keras.Model, *, n: int | str = "n", print_it: bool = True) -> str:
     """The model in the course's notation: W (m,u), b (1,u), A (n,u) and parameters per layer.
 
     Parameters

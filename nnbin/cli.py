@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _inspect(args) -> None:
-    from nnbin.inspect import inspect_model
+    from nnbin.inspection import inspect_model
     from nnbin.model_io import read_info
     from nnbin.predict import read_rows
 
@@ -69,7 +69,7 @@ def _inspect(args) -> None:
     except ValueError:
         raise NnbinError(f"--layers takes layer numbers such as 1,2, got {args.layers!r}") from None
     frame = read_rows(args.data, read_info(args.model)) if args.data else None
-    result = inspect_model(args.model, frame, layers, args.out)
+    result = inspect_model(args.model, frame, layers=layers, out_dir=args.out)
     print(result["description"])
     if result["coefficients"] is not None:
         print("\nLogistic regression: coefficients on standardized inputs; odds ratio = exp(coefficient)"
@@ -85,7 +85,7 @@ def _predict(args) -> None:
     from nnbin.predict import predict_file
 
     notes = []
-    scored = predict_file(args.model, args.data, args.ignore_extra, notes, args.keep)
+    scored = predict_file(args.model, args.data, ignore_extra=args.ignore_extra, notes=notes, keep=args.keep)
     for note in notes:
         print(f"nnbin: note: {note}", file=sys.stderr)
     if args.out:
@@ -186,7 +186,7 @@ def _compare(args) -> None:
     if metric not in result.config.metrics:
         raise NnbinError(f"--metric {metric}: the run scored {', '.join(result.config.metrics)}"
                          f"{suggest(metric, result.config.metrics, METRIC_ALIASES)}")
-    comparison = compare(result.trials, args.a, args.b, metric)
+    comparison = compare(result.trials, args.a, args.b, metric=metric)
     folds = paired_scores(result.trials, args.a, args.b, metric)
     print(f"{metric} per fold ({len(folds)} paired folds):")
     print(folds.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

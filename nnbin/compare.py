@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from nnbin.core.arguments import keyword_only
 from nnbin.metrics import higher_is_better
 from nnbin.results import best_per_family
 
@@ -94,7 +95,8 @@ def _p(p: float) -> str:
     return "p n/a" if math.isnan(p) else ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
 
 
-def corrected_t_test(differences, test_fraction_over_train: float, confidence: float = 0.95):
+@keyword_only
+def corrected_t_test(differences, test_fraction_over_train: float, *, confidence: float = 0.95):
     """Mean, CI, t and two-sided p of paired differences under the Nadeau-Bengio correction.
 
     Parameters
@@ -136,7 +138,8 @@ def corrected_t_test(differences, test_fraction_over_train: float, confidence: f
     return mean, mean - half, mean + half, t, p
 
 
-def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
+@keyword_only
+def compare(trials: pd.DataFrame, a: str, b: str, *, metric: str = "roc_auc",
             confidence: float = 0.95) -> Comparison:
     """Compare configuration `a` with `b` on the folds both were scored on.
 
@@ -176,7 +179,7 @@ def compare(trials: pd.DataFrame, a: str, b: str, metric: str = "roc_auc",
     paired = paired_scores(trials, a, b, metric)
     sizes = trials[trials["config"] == a][["n_train", "n_validation"]].mean()
     ratio = float(sizes["n_validation"] / sizes["n_train"])
-    mean, low, high, t, p = corrected_t_test(paired["difference"], ratio, confidence)
+    mean, low, high, t, p = corrected_t_test(paired["difference"], ratio, confidence=confidence)
     return Comparison(a, b, metric, len(paired), mean, low, high, t, p, confidence)
 
 
@@ -201,7 +204,7 @@ def compare_families(trials: pd.DataFrame, summary: pd.DataFrame, metric: str,
     base = baseline_family(list(dict.fromkeys(trials["family"])))  # in config order
     if base not in best:
         return []
-    return [compare(trials, best[family], best[base], metric, confidence)
+    return [compare(trials, best[family], best[base], metric=metric, confidence=confidence)
             for family in best.index if family != base]
 
 
@@ -226,6 +229,6 @@ def depth_against_width(trials: pd.DataFrame, summary: pd.DataFrame, n_inputs: i
         ratio = np.maximum(shallow["params"] / deep.params, deep.params / shallow["params"])
         closest = shallow.loc[ratio.idxmin()]
         if ratio.min() <= MATCHED_SIZE:
-            found.append((compare(trials, deep.config, closest["config"], metric, confidence),
+            found.append((compare(trials, deep.config, closest["config"], metric=metric, confidence=confidence),
                           int(deep.params), int(closest["params"])))
     return found

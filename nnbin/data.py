@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnbin.core.arguments import keyword_only
 from nnbin.errors import DataError
 from nnbin.columns import (binarize_target, check_features, feature_types, plain_value, refuse_dates,
                            row_number, warn_uninformative)
@@ -261,7 +262,8 @@ def load_file(path, target: str, positive_class=None, drop=(), categorical=(),
     return dataset
 
 
-def load_dataset(name: str | None = None, file=None, target: str | None = None, **options) -> Dataset:
+@keyword_only
+def load_dataset(name: str | None = None, *, file=None, target: str | None = None, **options) -> Dataset:
     """A built-in dataset by name, or a table read from a file with a binary target.
 
     Parameters

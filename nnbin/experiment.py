@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnbin.core.arguments import keyword_only
 import nnbin
 from nnbin.compare import compare_families
 from nnbin.config import ExperimentConfig, config_from_dict, config_yaml, load_config
@@ -103,7 +104,8 @@ def versions() -> dict:
             "python": platform.python_version()}
 
 
-def run_experiment(config, overrides=(), progress: bool = True, write: bool = True,
+@keyword_only
+def run_experiment(config, overrides=(), *, progress: bool = True, write: bool = True,
                    output_dir=None, fresh: bool = False, report: bool = True) -> ExperimentResult:
     """Cross-validate every model family's grid (or search), compare each family's best with
     the baseline, refit the chosen models and write the tables, plots and report.
@@ -150,7 +152,7 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     >>> result.summary[["rank", "config", "roc_auc_mean"]]                           # doctest: +SKIP
     >>> [c.verdict for c in result.comparisons]                                      # doctest: +SKIP
     """
-    config = resolve_config(config, overrides, output_dir)
+    config = resolve_config(config, overrides, output_dir=output_dir)
     out = Path(config.output_dir) if write else None
     plan = plan_experiment(config)
     check_outputs(config, out)
@@ -165,7 +167,8 @@ def run_experiment(config, overrides=(), progress: bool = True, write: bool = Tr
     return result
 
 
-def resolve_config(config, overrides=(), output_dir=None) -> ExperimentConfig:
+@keyword_only
+def resolve_config(config, overrides=(), *, output_dir=None) -> ExperimentConfig:
     """An ExperimentConfig from a config, a dict or a YAML path (with --set overrides)."""
     if isinstance(config, (str, Path)):
         config = load_config(config, overrides)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnbin.core.arguments import keyword_only
 from nnbin.data import categories_as_text, read_table
 from nnbin.errors import DataError
 from nnbin.model_io import load, read_info
@@ -96,7 +97,8 @@ def model_inputs(frame: pd.DataFrame, info: dict, ignore_extra: bool = False,
     return inputs
 
 
-def predict_frame(directory, frame: pd.DataFrame, ignore_extra: bool = False,
+@keyword_only
+def predict_frame(directory, frame: pd.DataFrame, *, ignore_extra: bool = False,
                   notes: list | None = None, keep=()) -> pd.DataFrame:
     """Score rows with a saved model: the rows with `probability` (of the positive class) and
     `prediction` (a class value).
@@ -155,7 +157,8 @@ def prediction_labels(classes: dict, target: str = "target") -> dict:
     return {code: f"{target} in [{', '.join(map(str, v))}]" for code, v in values.items()}
 
 
-def predict_file(directory, path, ignore_extra: bool = False, notes: list | None = None,
+@keyword_only
+def predict_file(directory, path, *, ignore_extra: bool = False, notes: list | None = None,
                  keep=()) -> pd.DataFrame:
     """Score a CSV / TSV / Parquet file, read as the model's training data was.
 
@@ -178,4 +181,5 @@ def predict_file(directory, path, ignore_extra: bool = False, notes: list | None
     >>> predict_file("results/patients_csv/models/shallow", "data/patients.csv",
     ...              ignore_extra=True)   # doctest: +SKIP
     """
-    return predict_frame(directory, read_rows(path, read_info(directory)), ignore_extra, notes, keep)
+    return predict_frame(directory, read_rows(path, read_info(directory)),
+                         ignore_extra=ignore_extra, notes=notes, keep=keep)

@@ -692,8 +692,8 @@ def bench_progress(workloads: list, quick: bool, repeats: int = 2) -> None:
 
 
 def bench_memory() -> None:
-    print(f"\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
-          f"written to disk (results store), report off")
+    print("\n## memory: synthetic rows x 30, hidden [32], 2 epochs, batch 512, 5 folds, refit of the best; "
+          "written to disk (results store), report off")
     print(f"{'rows':>9} {'trials':>6} {'peak MB':>8} {'in-process s':>13} {'stored B/prediction':>20}")
     peaks = {}
     for rows, rates, live in [(*run, 0) for run in MEMORY_RUNS] + [(*run, 1) for run in MEMORY_LIVE]:

@@ -40,7 +40,7 @@ def new_rows():
 def test_saved_model_matches_the_scikit_learn_preprocessing(saved):
     """The preprocessing inside the Keras model equals the fitted scikit-learn pipeline,
     including a missing number, a missing category and an unseen category."""
-    from nnbin.inspect import _network
+    from nnbin.inspection import _network
     from nnbin.predict import load
 
     directory = saved.output_dir / "models" / "deep"
@@ -122,7 +122,7 @@ def test_inspect_shows_layers_coefficients_and_activations(saved, tmp_path, caps
     assert main(["inspect", "--model", str(saved.output_dir / "models" / "logistic")]) == 0
     out = capsys.readouterr().out
     assert "W" in out and "(12,1)" in out and "odds_ratio" in out
-    from nnbin.inspect import inspect_model
+    from nnbin.inspection import inspect_model
 
     table = inspect_model(saved.output_dir / "models" / "logistic")["coefficients"]
     sex = table[table["input"].str.startswith("sex: ")]  # one category against the other

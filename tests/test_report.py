@@ -52,7 +52,7 @@ def test_depth_against_width_at_matched_size(short_run):
 
     page = (short_run.output_dir / "report.html").read_text()
     expected = compare(short_run.trials, "net width=4 depth=2 learning_rate=0.05",
-                       "net width=8 depth=1 learning_rate=0.05", "roc_auc").verdict
+                       "net width=8 depth=1 learning_rate=0.05", metric="roc_auc").verdict
     head, tail = expected.split(":", 1)
     assert f"{head} at matched size (45 vs 49 parameters):{tail}" in page
     assert page.count("at matched size") == 1
@@ -200,7 +200,7 @@ def test_report_summary_and_compare_commands_on_a_finished_run(short_run, tmp_pa
         assert f"{trials[a, fold] - trials[b, fold]:.4f}" in out
     from nnbin.compare import compare
 
-    assert compare(short_run.trials, a, b, "accuracy").verdict in out
+    assert compare(short_run.trials, a, b, metric="accuracy").verdict in out
     assert main(["compare", str(copy), a, "logistc"]) == 2
     names = ", ".join(f"'{n}'" for n in dict.fromkeys(short_run.trials["config"]))
     assert capsys.readouterr().err.strip() == (

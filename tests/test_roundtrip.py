@@ -76,7 +76,7 @@ def test_cv_refit_save_load_predict_round_trip_in_a_fresh_process(trained, kind)
     """nnbin predict (a fresh process) on the original file gives the refitted model's own
     probabilities, computed here from the scikit-learn preprocessing and the network."""
     from nnbin.refit import refit
-    from nnbin.inspect import _network
+    from nnbin.inspection import _network
     from nnbin.predict import load
 
     folder, frame, results = trained

@@ -176,7 +176,7 @@ def test_inspect_reports_categories_against_a_reference_as_statsmodels_does(tmp_
     import statsmodels.api as sm
 
     from nnbin.experiment import run_experiment
-    from nnbin.inspect import inspect_model
+    from nnbin.inspection import inspect_model
 
     rng = np.random.default_rng(5)
     n = 600

@@ -1,6 +1,6 @@
 """One model fit and what it produced: the fold it trains on (`Split`), the fit itself
 (`Trial`: a family's configuration on one fold, with its seed and content-hashed id) and its
-outcome (`TrialResult`)."""
+outcome (`TrainedTrial`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,7 +59,7 @@ def trial_seed(base_seed: int, split: Split) -> int:
 
 
 @dataclass
-class TrialResult:
+class TrainedTrial:
     """What training one trial produced."""
 
     trial: Trial

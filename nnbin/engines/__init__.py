@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nnbin.engines import fused, keras_engine
 from nnbin.engines.folds import FoldData
-from nnbin.core.trials import TrialResult
+from nnbin.core.trials import TrainedTrial
 
 ENGINES = {"fused": fused.train_trials, "keras": keras_engine.train_trials}
 
@@ -22,4 +22,4 @@ def work_units(engine: str, trials: list) -> list[list]:
     return sorted(units, key=cost, reverse=True)
 
 
-__all__ = ["ENGINES", "FoldData", "TrialResult", "work_units"]
+__all__ = ["ENGINES", "FoldData", "TrainedTrial", "work_units"]

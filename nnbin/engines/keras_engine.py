@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from nnbin.builders import build_model, initial_weights, layer_seed
 from nnbin.core.specs import ModelSpec
-from nnbin.core.trials import Trial, TrialResult
+from nnbin.core.trials import Trial, TrainedTrial
 from nnbin.engines.folds import FoldData
 
 
@@ -167,7 +167,7 @@ def fit_model(spec: ModelSpec, n_features: int, data: dict, *, epochs: int, pati
 
 
 def fit_trial(trial: Trial, folds: FoldData, models: ModelCache | None = None,
-              keep_model: bool = False, progress=None) -> TrialResult:
+              keep_model: bool = False, progress=None) -> TrainedTrial:
     """Fit and predict one trial. Early stopping watches an inner split of the
     training fold, never the fold being scored. progress: called after each epoch with
     {trial id: share of its epochs done}."""
@@ -189,13 +189,13 @@ def fit_trial(trial: Trial, folds: FoldData, models: ModelCache | None = None,
         y_prob, status = np.full(len(X_val), np.nan), "diverged"
     else:
         status = "ok"
-    return TrialResult(trial, y_prob, fit.history, fit.epochs_run, fit_seconds, status,
+    return TrainedTrial(trial, y_prob, fit.history, fit.epochs_run, fit_seconds, status,
                        model if keep_model else None, model.get_weights(), fit.best_epoch,
                        curve=recorder.curve() if recorder else None)
 
 
 def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = False,
-                 progress=None) -> Iterator[TrialResult]:
+                 progress=None) -> Iterator[TrainedTrial]:
     """Fit the trials one after another, yielding each result as it finishes. progress: see
     `fit_trial`."""
     models = ModelCache()

@@ -11,7 +11,7 @@ class LocalExecutor:
 
     def train(self, engine: str, trials: Iterable, folds, *, keep_weights: Iterable[str] = (),
               progress=None) -> Iterator:
-        """The engine's results (nnbin.engines.TrialResult), one per trial, as they finish.
+        """The engine's results (nnbin.engines.TrainedTrial), one per trial, as they finish.
         keep_weights: ids of trials whose weights the caller needs (here: every trial's).
         progress: called with {trial id: share of its epochs done} as they train."""
         from nnbin.engines import ENGINES

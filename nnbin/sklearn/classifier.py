@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from nnbin.core.arguments import keyword_only
 from nnbin.core.errors import ConfigError
 from nnbin.core.settings import check_setting, coerce_setting
 from nnbin.core.specs import TRAIN_SETTINGS, TrainSpec
@@ -119,7 +120,8 @@ class NNBinClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    def __init__(self, hidden=(), activation="relu", dropout=0.0, l2=0.0,
+    @keyword_only
+    def __init__(self, hidden=(), activation="relu", *, dropout=0.0, l2=0.0,
                  kernel_initializer="glorot_uniform", optimizer="adam", learning_rate=0.001,
                  momentum=0.0, batch_size=32, epochs=100, patience=0, validation_fraction=0.1,
                  class_weight=None, random_state=None, verbose=0):

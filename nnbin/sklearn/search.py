@@ -1,6 +1,5 @@
-"""FusedSearchCV: GridSearchCV / RandomizedSearchCV for NNBinClassifier whose candidates x
-folds train together on nnbin's fused engine (one stack per architecture), with
-GridSearchCV's results (`cv_results_`, `best_*`, refit)."""
+"""FusedSearchCV: GridSearchCV / RandomizedSearchCV for NNBinClassifier, candidates x folds trained
+together as fused stacks, with GridSearchCV's results (`cv_results_`, `best_*`, refit)."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +15,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted, indexable
 
-from nnbin.core.trials import Split, Trial, TrialRecord, TrialResult
+from nnbin.core.arguments import keyword_only
+from nnbin.core.trials import Split, Trial, TrialRecord, TrainedTrial
 from nnbin.search.ranking import rank_scores
 from nnbin.sklearn.classifier import NNBinClassifier, fit_seed
 
@@ -65,7 +65,8 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     (4,)
     """
 
-    def __init__(self, estimator, param_grid=None, param_distributions=None, n_iter=10, cv=5,
+    @keyword_only
+    def __init__(self, estimator, param_grid=None, *, param_distributions=None, n_iter=10, cv=5,
                  scoring=None, refit=True, random_state=None, error_score=np.nan, verbose=0):
         self.estimator = estimator
         self.param_grid = param_grid
@@ -264,8 +265,7 @@ class _Predictions(ClassifierMixin, BaseEstimator):
     logits (decision_function, as NNBinClassifier's), for scikit-learn's scorers."""
 
     def __init__(self, classes, y_prob, logits):
-        self.classes_, self.y_prob = classes, np.asarray(y_prob, dtype=np.float64)
-        self.logits = np.asarray(logits, dtype=np.float64)
+        self.classes_, self.y_prob, self.logits = classes, np.asarray(y_prob, np.float64), np.asarray(logits, np.float64)
 
     def _check(self, X):
         if len(X) != len(self.y_prob):
@@ -375,7 +375,7 @@ def _classifier_fits(estimators: dict):
             except ValueError:  # diverged: scored as error_score
                 y_prob = logits = np.full(len(trial.split.validation), np.nan)
                 status = "diverged"
-            yield TrialResult(trial, y_prob, {}, fit_seconds=time.perf_counter() - start, status=status,
+            yield TrainedTrial(trial, y_prob, {}, fit_seconds=time.perf_counter() - start, status=status,
                               logits=logits)
     return train
 

@@ -16,7 +16,7 @@ from nnbin.device import import_tensorflow
 
 tf = import_tensorflow()
 
-from nnbin.core.trials import Trial, TrialResult  # noqa: E402
+from nnbin.core.trials import Trial, TrainedTrial  # noqa: E402
 from nnbin.engines.folds import FoldData  # noqa: E402
 from nnbin.engines.fused.model import StackedMLP, to_keras  # noqa: E402
 from nnbin.engines.fused.stack_data import StackedFit  # noqa: E402
@@ -111,7 +111,7 @@ def _run(stacks: list, inputs: list, groups: list, jit_compile: bool, progress: 
 
 
 def train_groups(groups: list[list[Trial]], folds: FoldData, keep_models: bool = False,
-                 jit_compile: bool = True, progress: Progress | None = None) -> list[TrialResult]:
+                 jit_compile: bool = True, progress: Progress | None = None) -> list[TrainedTrial]:
     """Train several same-architecture groups, each as one stack, in one compiled call
     (one XLA compilation for all of them); one result per trial. progress: see `_run`."""
     start = time.perf_counter()
@@ -143,7 +143,7 @@ def train_groups(groups: list[list[Trial]], folds: FoldData, keep_models: bool =
                 y_prob, logits, status = np.full(n_val[k], np.nan), np.full(n_val[k], np.nan), "diverged"
             weights = stack.weights(k)
             model = to_keras(trial, weights, n_features) if keep_models else None
-            results.append(TrialResult(trial, y_prob, outcome.history[k], int(outcome.epochs_run[k]), seconds,
+            results.append(TrainedTrial(trial, y_prob, outcome.history[k], int(outcome.epochs_run[k]), seconds,
                                        status, model, weights, best_epoch=int(outcome.best_epoch[k]),
                                        batch_end=False, curve=(epochs, curve[:, :n_val[k]]), logits=logits))
         stack.release()
@@ -164,12 +164,12 @@ def stacks_of(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
     return stacks, plain
 
 
-PlainEngine = Callable[..., Iterator[TrialResult]]  # (trials, folds, keep_models, progress), as keras_engine's
+PlainEngine = Callable[..., Iterator[TrainedTrial]]  # (trials, folds, keep_models, progress), as keras_engine's
 
 
 def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = False,
                  jit_compile: bool = True, progress: Progress | None = None,
-                 plain: PlainEngine = keras_trials) -> Iterator[TrialResult]:
+                 plain: PlainEngine = keras_trials) -> Iterator[TrainedTrial]:
     """Train stacks a few at a time (one compilation per call), CONCURRENT_CALLS calls at once
     so that one call's compilation (single-threaded) overlaps another's; results come in call
     order. Trials the fused engine cannot train (other optimizers) go to `plain`, the one fallback
