@@ -158,10 +158,16 @@ def run_experiment(config, overrides=(), *, progress: bool = True, write: bool =
     check_outputs(config, out)
     executor, device = start_executor(config)
     store, stored = open_store(plan, out, fresh)
+    from nnbin.engines.fused import compilations  # TensorFlow: after the config and data checks
+
+    compiled = compilations()
     searched, runner, started = search(plan, store, stored, executor, out, progress)
     result = collect_result(plan, searched, runner, device, started, out)
     if out is not None:
         refit_models(result, plan, searched, runner, executor, out, progress)  # before the tables: it adds test scores
+    # the stacked engine's XLA compilations of this run (search and refits); on workers: not counted here
+    result.metadata["compilations"] = compilations() - compiled if executor.where == "local" else None
+    if out is not None:
         write_outputs(result, out, report)
     track(result)
     return result

@@ -3,6 +3,8 @@
 
     python scripts/bench.py                       # reference + larger workloads (~10 min on 2 cores)
     python scripts/bench.py --workload reference  # the 30-fit reference workload only
+    python scripts/bench.py --workload w1         # the course KerasTuner lab's space (160 fits): fused vs scikit-learn
+    python scripts/bench.py --peers               # W1: nnbin, scikit-learn, KerasTuner, Optuna (the bench extra)
     python scripts/bench.py --quick               # tiny epochs: checks the script end to end
     python scripts/bench.py --workload metrics    # scoring: nnbin.metrics vs scikit-learn
     python scripts/bench.py --workload big        # 1,000,000 x 30, 80 trials: fused vs keras
@@ -41,6 +43,14 @@ WORKLOADS = {
              "grid": {"learning_rate": [0.001, 0.01]}},
             {"name": "deep", "params": {"hidden": [32, 16, 8], "activation": "relu"},
              "grid": {"learning_rate": [0.001, 0.01]}},
+        ],
+    },
+    "w1": {  # the course KerasTuner lab's space: one relu layer of 16..128 units x 4 learning rates
+        "folds": 5, "epochs": 30, "batch_size": 32,
+        "models": [
+            {"name": "net", "params": {"activation": "relu"},
+             "grid": {"width": [16, 32, 48, 64, 80, 96, 112, 128], "depth": [1],
+                      "learning_rate": [0.05, 0.01, 0.001, 0.0001]}},
         ],
     },
     "larger": {
@@ -131,7 +141,8 @@ def run_nnbin(workload: str, engine: str, epochs: int, subset: bool) -> dict:
         result = run_experiment(config, progress=False, write=False)
         auc = dict(zip(result.summary["config"], result.summary["roc_auc_mean"]))
         return {"seconds": time.perf_counter() - start, "fits": len(result.trials),
-                "measured_fits": len(result.trials), "auc": auc}
+                "measured_fits": len(result.trials), "auc": auc,
+                "compilations": result.metadata.get("compilations")}
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, config.cv.folds, seed=0))
     chosen = [t for t in trials if subset_filter(t)]
@@ -261,6 +272,8 @@ def report(workload: str, epochs: int, results: dict) -> None:
     for engine, r in results.items():
         note = (f"estimated from {r['measured_fits']} measured fits ({r['measured_seconds']:.1f} s)"
                 if r["measured_fits"] != r["fits"] else "measured")
+        if r.get("compilations") is not None and engine == "fused":
+            note += f", {r['compilations']} XLA compilation(s)"
         print(f"{engine:<10} {r['fits']:>5} {r['wall']:>9.1f} {r['seconds']:>13.1f} "
               f"{r['peak_mb']:>8.0f}  {note}")
     fused = results["fused"]
@@ -505,6 +518,101 @@ def search_child(kind: str, workload: str, epochs: int) -> None:
     os._exit(0)
 
 
+# ---------------------------------------------------------------- peers on W1 (--peers)
+
+W1_UNITS, W1_RATES = [16, 32, 48, 64, 80, 96, 112, 128], [0.05, 0.01, 0.001, 0.0001]
+
+
+def _w1_data():
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    from nnbin.data import load_builtin
+
+    data = load_builtin("breast_cancer")
+    X, y = data.X.to_numpy(np.float32), data.y.astype(np.float32)
+    return X, y, list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+
+
+def _keras_cv_score(units: int, learning_rate: float, epochs: int) -> float:
+    """The hand-written cross-validation a KerasTuner or Optuna user writes: per fold, standardise
+    on the training fold, a fresh Keras model, fit, score the validation fold's ROC AUC."""
+    import keras
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, folds = _w1_data()
+    scores = []
+    for train, validation in folds:
+        scaler = StandardScaler().fit(X[train])
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(units, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy")
+        model.fit(scaler.transform(X[train]), y[train], batch_size=32, epochs=epochs, verbose=0)
+        scores.append(roc_auc_score(y[validation], model.predict(scaler.transform(X[validation]), verbose=0).ravel()))
+    return float(np.mean(scores))
+
+
+def peer_child(tool: str, epochs: int) -> None:
+    import tempfile
+
+    start = time.perf_counter()
+    if tool == "kerastuner":  # GridSearch with run_trial overridden to cross-validate (KerasTuner has no CV)
+        import keras_tuner as kt
+
+        class CrossValidatedGrid(kt.GridSearch):
+            def run_trial(self, trial, *args, **kwargs):
+                hp = trial.hyperparameters
+                return {"auc": _keras_cv_score(hp.get("units"), hp.get("learning_rate"), epochs)}
+
+        def build(hp):  # declares the space; the model is built in run_trial
+            hp.Int("units", 16, 128, step=16)
+            hp.Choice("learning_rate", W1_RATES)
+
+        with tempfile.TemporaryDirectory() as directory:
+            tuner = CrossValidatedGrid(build, objective=kt.Objective("auc", "max"), directory=directory,
+                                       project_name="w1", overwrite=True)
+            tuner.search()
+            best = tuner.oracle.get_best_trials(1)[0]
+            config, score = best.hyperparameters.values, best.score
+            n = len(tuner.oracle.trials)
+    else:  # optuna: GridSampler, the objective the hand-written CV
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.GridSampler(
+            {"units": W1_UNITS, "learning_rate": W1_RATES}, seed=0))
+        study.optimize(lambda trial: _keras_cv_score(trial.suggest_categorical("units", W1_UNITS),
+                                                     trial.suggest_categorical("learning_rate", W1_RATES), epochs))
+        config, score, n = study.best_params, study.best_value, len(study.trials)
+    print("BENCH-RESULT " + json.dumps({"seconds": time.perf_counter() - start, "configurations": n,
+                                        "best": {k: config[k] for k in ("units", "learning_rate")},
+                                        "score": score}), flush=True)
+    os._exit(0)
+
+
+def bench_peers(epochs: int) -> None:
+    """W1 with nnbin, scikit-learn, KerasTuner and Optuna, same folds, one after another."""
+    print(f"\n## peers on W1: breast_cancer, 5 folds (seed 0), relu units {W1_UNITS[0]}..{W1_UNITS[-1]} x "
+          f"learning rate {W1_RATES}, Adam, batch 32, {epochs} epochs (160 fits each)")
+    print(f"{'tool':<12} {'wall s':>8}  {'best configuration':<32} {'best mean AUC':>13}")
+    rows = {}
+    for engine in ("fused", "sklearn"):
+        result = run_child(engine, "w1", epochs, False)
+        label = max(result["auc"], key=result["auc"].get)
+        rows["nnbin" if engine == "fused" else "scikit-learn"] = (result["wall"], label, result["auc"][label])
+    for tool in ("kerastuner", "optuna"):
+        result, wall = run_script(["--peer-child", f"{tool},{epochs}"], tool)
+        best = f"width={result['best']['units']} learning_rate={result['best']['learning_rate']}"
+        rows[tool] = (wall, best, result["score"])
+    for tool, (wall, best, score) in rows.items():
+        print(f"{tool:<12} {wall:>8.1f}  {best.removeprefix('net '):<32} {score:>13.4f}")
+    for tool in ("scikit-learn", "kerastuner", "optuna"):
+        print(f"{tool} wall time / nnbin: {rows[tool][0] / rows['nnbin'][0]:.2f}x")
+
+
 def bench_search(workload: str, epochs: int) -> None:
     names = {"fused": "FusedSearchCV", "grid": "GridSearchCV(NNBinClassifier)",
              "course": "GridSearchCV(course-style Keras)"}
@@ -709,7 +817,8 @@ def bench_memory() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", choices=["reference", "larger", "both", "metrics", "big", "memory", "tall"],
+    parser.add_argument("--workload", choices=["reference", "larger", "both", "w1", "metrics", "big", "memory",
+                                               "tall"],
                         default="both")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,course,sklearn")
     parser.add_argument("--quick", action="store_true", help="3 epochs: a smoke test of the script")
@@ -727,9 +836,17 @@ def main() -> None:
     parser.add_argument("--progress", action="store_true",
                         help="live progress: its cost and how often the bar moves (larger and tall workloads)")
     parser.add_argument("--progress-child", help=argparse.SUPPRESS)  # child: MODE,WORKLOAD,EPOCHS
+    parser.add_argument("--peers", action="store_true",
+                        help="W1 with nnbin, scikit-learn, KerasTuner and Optuna (pip install -e '.[bench]')")
+    parser.add_argument("--peer-child", help=argparse.SUPPRESS)  # child: kerastuner|optuna,EPOCHS
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
+    if args.peer_child:
+        tool, epochs = args.peer_child.split(",")
+        return peer_child(tool, int(epochs))
+    if args.peers:
+        return bench_peers(3 if args.quick else WORKLOADS["w1"]["epochs"])
     if args.memory:
         return memory_child(*map(int, args.memory.split(",")))
     if args.executor_child:

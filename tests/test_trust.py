@@ -64,10 +64,11 @@ def test_a_resolved_config_is_accepted_again():
 # ---------------------------------------------------------------- 2. a trial's result is its own
 
 STACKED = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 4, "seed": 0}, "models": [
-    {"name": "net", "params": {"hidden": [8, 4], "dropout": 0.3, "batch_size": 16, "learning_rate": 0.01,
-                               "epochs": 12},
-     "grid": {"patience": [5, 0], "dropout": [0.3, 0.0], "class_weight": [None, "balanced"],
-              "activation": ["relu", "tanh"]}}]}
+    {"name": "net", "params": {"dropout": 0.3, "batch_size": 16, "learning_rate": 0.01, "epochs": 12,
+                               "l2": 0.001},
+     "grid": {"hidden": [[8, 4], [40, 3]],   # one stack of mixed widths: [8, 4] padded to 2 blocks x 1 block
+              "patience": [5, 0], "dropout": [0.3, 0.0], "class_weight": [None, "balanced"],
+              "activation": ["relu", "sigmoid"]}}]}   # sigmoid(0) = 0.5: padding units must be held at 0
 
 
 def _train(trials, data):
@@ -78,12 +79,13 @@ def _same(a, b):
     assert a.epochs_run == b.epochs_run and a.best_epoch == b.best_epoch, a.trial.label
     assert np.array_equal(a.y_prob, b.y_prob), (a.trial.label, np.abs(a.y_prob - b.y_prob).max())
     assert a.history == b.history, a.trial.label
+    assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights)), a.trial.label
 
 
 def test_fused_results_are_bit_identical_in_any_stack(monkeypatch):
-    """Dropout, folds of unequal size (4 folds of 150 rows, inner early-stopping splits),
-    patience, class-weight and activation mixes: alone, in one stack, in another order, and split into
-    small stacks across several compiled calls, every trial gives the same bits."""
+    """Dropout, L2, folds of unequal size (4 folds of 150 rows, inner early-stopping splits),
+    patience, class-weight, activation and width mixes: alone, in one stack, in another order, and split
+    into small stacks across several compiled calls, every trial gives the same bits (weights too)."""
     config = config_from_dict(STACKED)
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, 4, seed=0))
@@ -104,7 +106,7 @@ FUSED_DROPOUT = {
     "cv": {"folds": 3, "seed": 0},          # training folds of 101, 101 and 102 rows: 1, 1 and 2 steps
     "models": [{"name": "net", "params": {"dropout": 0.2, "epochs": 6, "learning_rate": 0.05,
                                           "batch_size": 101},
-                "grid": {"hidden": [[2], [3], [4]]}}],   # 3 stacks, one compiled call each (below)
+                "grid": {"hidden": [[2], [3, 2], [4, 3, 2]]}}],   # 3 depths: 3 stacks, one call each (below)
     "refit": "none",
 }
 TRIALS = 3 * 3

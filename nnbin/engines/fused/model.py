@@ -14,25 +14,13 @@ import keras  # noqa: E402
 
 from nnbin.builders import build_model, initial_weights  # noqa: E402
 from nnbin.core.trials import Trial  # noqa: E402
+from nnbin.engines.fused.blocks import (BLOCK, blocked_weights, dense, output, keras_weights,  # noqa: E402
+                                       kernel_square_sum, n_blocks, ordered_sum, unit_masks)
 from nnbin.engines.fused.stack_data import (LOSS_CHUNK, PREDICT_CHUNK, EpochState, StackedFit,  # noqa: E402
                                             StackOutcome, _pad, validation_stride)
 from nnbin.engines.fused.streams import _DROPOUT, mix, seed_hashes, uniform, _shuffle_keys  # noqa: E402
 
 ADAM_BETA_1, ADAM_BETA_2, EPSILON, RMSPROP_RHO = 0.9, 0.999, 1e-7, 0.9
-
-
-def ordered_sum(x: tf.Tensor) -> tf.Tensor:
-    """Sum over the last axis in a fixed pairwise order (zero-padded to a power of two): the
-    same bits for a model whatever the stack's size, unlike reduce_sum, whose vectorisation
-    XLA chooses by the whole tensor's shape."""
-    n = x.shape[-1]
-    size = 1 << (n - 1).bit_length() if n > 1 else 1
-    if size != n:
-        x = tf.pad(x, [[0, 0]] * (x.shape.rank - 1) + [[0, size - n]])
-    while x.shape[-1] > 1:
-        half = x.shape[-1] // 2
-        x = x[..., :half] + x[..., half:]
-    return x[..., 0]
 
 
 def _per_model(values, like: tf.Tensor) -> tf.Tensor:
@@ -64,7 +52,12 @@ class StackedMLP:
         self.l2, self.dropout = vector("l2"), vector("dropout")
         self.epochs = np.array([h.epochs for h in hypers])
         self.patience = np.array([h.patience for h in hypers])
-        per_model = [initial_weights(t.hyper.spec(seed=t.seed), n_features) for t in trials]
+        # each model's hidden widths, and the stack's: each layer's widest, in whole blocks
+        self.widths = np.array([t.hyper.spec().hidden for t in trials], np.int32).reshape(len(trials), len(spec.hidden))
+        self.padded = [n_blocks(int(w)) * BLOCK for w in self.widths.max(axis=0)]
+        self.masked = bool((self.widths != np.array(self.padded, np.int32)).any())  # some units are padding
+        self.n_features = n_features
+        per_model = [blocked_weights(initial_weights(t.hyper.spec(seed=t.seed), n_features), n_features, self.padded) for t in trials]
         self.params = [tf.constant(np.stack(layer)) for layer in zip(*per_model)]
         self.n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
         # features no model of the stack uses are left out of the graph (faster to compile)
@@ -74,9 +67,6 @@ class StackedMLP:
         self.uses_momentum = bool(self.momentum.any())
         self.uses_class_weight = any(t.hyper.class_weight for t in trials)
         self.has_missing = has_missing  # NaN in the encoded table: filled per fold
-        self._unit_offsets = [  # element index within one step's (B, u) dropout mask
-            tf.reshape(tf.cast(tf.range(self.batch_size * u), tf.uint32), (self.batch_size, u))[None]
-            for u in spec.hidden]
         self._data = data  # static shapes: steps per epoch (the largest fit set), the curve's stride
         self.steps_per_epoch = int(math.ceil(data.n("fit").max() / self.batch_size))
         every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()),
@@ -93,22 +83,23 @@ class StackedMLP:
         return h
 
     def _logits(self, params, X, data, keep=None):
-        """X (K, b, m) -> logits (K, b). keep: per hidden layer (K, b, u) dropout scale or None."""
-        h = X
+        """X (K, b, m) -> logits (K, b) (layers in blocks: blocks.py); keep: dropout scales or None."""
+        if not self.padded:  # logistic regression
+            return (tf.matmul(X, params[0]) + params[1][:, None, :])[..., 0]
+        h = X[:, None]
         for layer in range(len(self.activations)):
-            W, b = params[2 * layer], params[2 * layer + 1]
-            h = self._activate(layer, tf.matmul(h, W) + b[:, None, :], data["activation_choice"])
+            z = dense(h, params[2 * layer], params[2 * layer + 1], data["ones"])
+            h = self._activate(layer, z, data["activation_choice"])
+            h = h * data["unit_mask"][layer] if self.masked else h  # padding units stay exactly 0
             if keep is not None:
                 h = h * keep[layer]
-        W, b = params[-2], params[-1]
-        return (tf.matmul(h, W) + b[:, None, :])[..., 0]
+        return output(h, params[-2], params[-1])
 
     def _penalty(self, params, l2):
         """Keras' L2: l2 · Σ W² over every kernel, per model (0 when no model uses L2)."""
         if not self.uses_l2:
             return 0.0
-        kernels = params[0::2]
-        return l2 * tf.add_n([ordered_sum(tf.reshape(tf.square(W), [W.shape[0], -1])) for W in kernels])
+        return l2 * tf.add_n([kernel_square_sum(W) for W in params[0::2]])
 
     def _features(self, data, rows):
         """Encoded table rows (U, r) of each row set -> each model's preprocessed rows (K, r, m):
@@ -230,6 +221,12 @@ class StackedMLP:
         n = tf.gather(n_set, data["set_of_model"])
         own_steps = (n + B - 1) // B  # each model's own steps per epoch
         watched_models = patience > 0
+        # a dropout draw's counter: its element's index in the model's own (B, width) mask
+        batch_row = tf.cast(tf.range(B), tf.uint32)[None, None, :, None]
+        dropout_offsets = [
+            batch_row * tf.cast(data["widths"][:, layer], tf.uint32)[:, None, None, None]
+            + tf.reshape(tf.cast(tf.range(p), tf.uint32), [1, p // BLOCK, 1, BLOCK])
+            for layer, p in enumerate(self.padded)] if self.uses_dropout else []
 
         def step(s, e, active, order, params, slots, steps, epoch_loss):
             position = s * B + tf.range(B)
@@ -243,10 +240,10 @@ class StackedMLP:
             keep = None
             if self.uses_dropout:
                 base = mix(seeds, _DROPOUT, e * own_steps + s)
-                rate = dropout[:, None, None]
-                keep = [tf.cast(uniform(mix(base, 1 + layer, 0)[:, None, None] + offsets) >= rate,
+                rate = dropout[:, None, None, None]
+                keep = [tf.cast(uniform(mix(base, 1 + layer, 0)[:, None, None, None] + offsets) >= rate,
                                 tf.float32) / (1 - rate)
-                        for layer, offsets in enumerate(self._unit_offsets)]
+                        for layer, offsets in enumerate(dropout_offsets)]
             with tf.GradientTape() as tape:
                 tape.watch(params)
                 logits = self._logits(params, Xb, data, keep)
@@ -341,6 +338,9 @@ class StackedMLP:
             "set_of_model": c(data.set_of_model, tf.int32),
             "set_seeds": c(seed_hashes(data.set_seeds())),
             "activation_choice": c(self.activation_choice, tf.int32),
+            "widths": c(self.widths, tf.int32),
+            "unit_mask": [c(mask) for mask in unit_masks(self.widths, self.padded)],
+            "ones": tf.ones([max([p // BLOCK for p in self.padded], default=1)]),
         }
         return (sets, c(seed_hashes([t.seed for t in self.trials])),
                 c(self.epochs, tf.int32), c(self.patience, tf.int32), c(self.learning_rate),
@@ -352,7 +352,7 @@ class StackedMLP:
         return (tuple(tuple(p.shape) for p in self.params), tuple(map(tuple, self.activations)),
                 self.optimizer, self.batch_size, self.n_models, self.steps_per_epoch,
                 int(self.epochs.max()), self.uses_dropout, self.uses_early_stopping, self.uses_l2,
-                self.uses_momentum, self.uses_class_weight, self.has_missing, self.record_every)
+                self.uses_momentum, self.uses_class_weight, self.has_missing, self.record_every, self.masked)
 
     def progress(self, state: EpochState) -> np.ndarray:
         """(K,) each model's share of its epochs done: 1 once it stopped (early, or diverged)."""
@@ -390,7 +390,7 @@ class StackedMLP:
 
     def weights(self, k: int) -> list[np.ndarray]:
         """Model k's weights, in keras.Sequential.get_weights() order."""
-        return [p[k].numpy() for p in self.params]
+        return keras_weights([p[k].numpy() for p in self.params], self.n_features, self.widths[k])
 
 
 def to_keras(trial: Trial, weights: list, n_features: int) -> keras.Sequential:

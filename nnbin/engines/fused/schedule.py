@@ -34,7 +34,7 @@ Progress = Callable[[dict], None]  # {trial id: share of its epochs done, 0 to 1
 def group_key(trial: Trial) -> tuple:
     """Trials with the same key can be trained as one stack."""
     spec = trial.hyper.spec()
-    return spec.hidden, spec.optimizer, trial.hyper.batch_size
+    return len(spec.hidden), spec.optimizer, trial.hyper.batch_size
 
 
 def supports(trial: Trial) -> bool:
@@ -59,6 +59,20 @@ def _shared_table(folds: FoldData) -> dict:
 _COMPILED: OrderedDict = OrderedDict()  # static structure of a call -> its tf.function
 _COMPILED_LOCK = threading.Lock()
 COMPILED_KEPT = 64
+_TRACES = [0]  # graphs traced (each compiled once by XLA) in this process
+
+
+def compilations() -> int:
+    """How many graphs the stacked engine has traced and compiled in this process so far (a
+    call's chunks of epochs, and later calls of the same structure and shapes, reuse one)."""
+    return _TRACES[0]
+
+
+def _traced(stacks: list):
+    def call(states, until, inputs):  # runs once per trace
+        _TRACES[0] += 1
+        return [s._train_graph(state, until, *a) for s, state, a in zip(stacks, states, inputs)]
+    return call
 
 
 def _compiled(stacks: list, jit_compile: bool):
@@ -69,10 +83,7 @@ def _compiled(stacks: list, jit_compile: bool):
     key = (jit_compile, *(stack.static_key() for stack in stacks))
     with _COMPILED_LOCK:
         if key not in _COMPILED:
-            _COMPILED[key] = tf.function(
-                lambda states, until, inputs: [s._train_graph(state, until, *a)
-                                               for s, state, a in zip(stacks, states, inputs)],
-                jit_compile=jit_compile, autograph=False)
+            _COMPILED[key] = tf.function(_traced(stacks), jit_compile=jit_compile, autograph=False)
         _COMPILED.move_to_end(key)
         while len(_COMPILED) > COMPILED_KEPT:
             _COMPILED.popitem(last=False)

@@ -1,0 +1,83 @@
+"""Widths in blocks: one compilation per depth, whatever the widths, and nothing of the padding
+leaks into a model (its weights come back as Keras would hold them, its padding stays zero)."""
+import json
+
+import numpy as np
+import pytest
+
+from nnbin.builders import initial_weights
+from nnbin.config import config_from_dict
+from nnbin.core.specs import ModelSpec
+from nnbin.cv import make_splits, make_trials
+from nnbin.engines import FoldData
+from nnbin.engines.fused import blocks, compilations, schedule, train_trials
+from nnbin.experiment import run_experiment
+
+
+@pytest.mark.parametrize("hidden, padded", [((5,), [32]), ((33, 2), [96, 64]), ((1, 40, 7), [32, 64, 32])])
+def test_the_blocked_layout_holds_a_model_and_gives_it_back(hidden, padded):
+    weights = initial_weights(ModelSpec(hidden=hidden, seed=3), 6)
+    blocked = blocks.blocked_weights(weights, 6, padded)
+    back = blocks.keras_weights(blocked, 6, hidden)
+    assert [w.shape for w in back] == [w.shape for w in weights]
+    assert all(np.array_equal(a, b) for a, b in zip(back, weights))
+    kept = sum(float(np.abs(w).sum()) for w in weights)
+    assert sum(float(np.abs(w).sum()) for w in blocked) == pytest.approx(kept)   # the rest is zeros
+
+
+def test_an_ordered_sum_ignores_trailing_zeros_bit_for_bit():
+    """The property the blocked sums rest on, against numpy's float32 sum as a sanity bound."""
+    rng = np.random.default_rng(0)
+    for n in (1, 3, 8, 13, 32, 50):
+        x = rng.normal(size=(4, n)).astype(np.float32) * 10 ** rng.uniform(-3, 3, size=(4, n)).astype(np.float32)
+        alone = blocks.ordered_sum(blocks.tf.constant(x)).numpy()
+        for width in (n + 1, 64, 200):
+            padded = np.zeros((4, width), np.float32)
+            padded[:, :n] = x
+            assert np.array_equal(blocks.ordered_sum(blocks.tf.constant(padded)).numpy(), alone)
+        np.testing.assert_allclose(alone, x.astype(np.float64).sum(axis=1), rtol=1e-5, atol=1e-3)
+
+
+def _trials(grid, epochs=3):
+    config = config_from_dict({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0},
+                               "models": [{"name": "net", "params": {"epochs": epochs, "batch_size": 16},
+                                           "grid": grid}]})
+    data = config.dataset.load()
+    return make_trials(config, make_splits(data.y, 3, seed=0)), FoldData(data)
+
+
+def test_a_grid_over_widths_compiles_once_per_depth():
+    trials, folds = _trials({"hidden": [[2], [5], [9], [33], [70], [4, 4], [40, 3], [17, 90]],
+                             "activation": ["relu", "sigmoid"]})
+    schedule._COMPILED.clear()   # compiled functions are kept for the process: start from none
+    before = compilations()
+    results = list(train_trials(trials, folds))
+    assert len(results) == len(trials) == 8 * 2 * 3
+    assert compilations() - before == 2          # depth 1 and depth 2, not 8 architectures
+    assert all(r.status == "ok" for r in results)
+
+
+def test_padding_units_stay_zero_through_training():
+    """A 3-unit model trained beside a 70-unit one (sigmoid: its padding units would output 0.5 and
+    learn, if they were not held at zero): its stacked weights are zero beyond its own units."""
+    trials, folds = _trials({"hidden": [[3], [70]], "activation": ["sigmoid"], "l2": [0.01]}, epochs=5)
+    stack = schedule.StackedMLP(schedule.StackedFit.build(trials, folds), folds.table().values.shape[1])
+    inputs = stack.inputs(schedule._shared_table(folds), np.ones((len(trials), 2)))
+    state, final = schedule._compiled([stack], True)([stack.start(inputs[0])],
+                                                     schedule.tf.constant(5, schedule.tf.int32), [inputs])[0]
+    stack.finish(state, final)
+    narrow = [k for k, t in enumerate(trials) if t.hyper.spec().hidden == (3,)]
+    W1, b1, w2 = (stack.params[i].numpy() for i in range(3))
+    for k in narrow:
+        assert not W1[k][..., 3:].any() and not b1[k].reshape(-1)[3:].any() and not w2[k].reshape(-1)[3:].any()
+        assert W1[k][..., :3].any()
+
+
+def test_run_json_counts_the_compilations(tmp_path):
+    schedule._COMPILED.clear()
+    result = run_experiment({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3},
+                             "models": [{"name": "net", "params": {"epochs": 2},
+                                         "grid": {"width": [3, 8, 20], "depth": [1]}}], "refit": "none"},
+                            progress=False, output_dir=tmp_path, report=False)
+    assert result.metadata["compilations"] == 1
+    assert json.loads((tmp_path / "run.json").read_text())["compilations"] == 1
