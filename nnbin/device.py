@@ -22,6 +22,33 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+def use_compilation_cache() -> str | None:
+    """With NNBIN_XLA_CACHE=DIR set, keep XLA's compiled graphs in DIR (TensorFlow's persistent
+    cache), so that a rerun of the same stacks loads them instead of compiling again (same
+    executables, same bits). Kept per machine (processor and TensorFlow version), so a directory
+    shared by different hosts never hands one another's code. Returns the directory, or None."""
+    choice = os.environ.get("NNBIN_XLA_CACHE", "")
+    if not choice or "tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", ""):
+        return None
+    import hashlib
+    import platform
+    from importlib.metadata import version
+    from pathlib import Path
+
+    cpuinfo = Path("/proc/cpuinfo")
+    processor = cpuinfo.read_text() if cpuinfo.exists() else platform.processor()
+    processor = "".join(sorted({line for line in processor.splitlines()
+                                if line.split(":")[0].strip() in ("model name", "flags", "cpu family", "model")}))
+    key = hashlib.sha256(f"{platform.machine()} {processor} {version('tensorflow')}".encode()).hexdigest()[:12]
+    directory = Path(choice).expanduser() / f"xla-{key}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:  # unwritable: compile as usual
+        return None
+    os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} --tf_xla_persistent_cache_directory={directory}"
+    return str(directory)
+
+
 def import_tensorflow():
     """Import TensorFlow (and start its devices) with its C++ start-up lines (absl, CUDA probing,
     oneDNN) muted, unless the user set TF_CPP_MIN_LOG_LEVEL; returns the module. Every nnbin
@@ -29,6 +56,8 @@ def import_tensorflow():
     as quiet as the CLI."""
     import nnbin
 
+    if "tensorflow" not in sys.modules:
+        use_compilation_cache()
     if "tensorflow" in sys.modules or nnbin.USER_TF_LOG_LEVEL:
         import tensorflow as tf
 

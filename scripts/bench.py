@@ -882,7 +882,8 @@ def main() -> None:
     workloads = ["reference", "larger"] if args.workload == "both" else [args.workload]
     engines = [e for e in args.engines.split(",") if e]
     print(f"nnbin benchmark, {os.cpu_count()} CPU cores, python {sys.version.split()[0]}"
-          + (" (quick)" if args.quick else ""))
+          + (" (quick)" if args.quick else "")
+          + (" (NNBIN_XLA_CACHE set: compiled graphs may come from it)" if os.environ.get("NNBIN_XLA_CACHE") else ""))
     for workload in workloads:
         epochs = 3 if args.quick else WORKLOADS[workload]["epochs"]
         subset_for = ESTIMATED.get(workload, set())

@@ -1,6 +1,10 @@
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# one XLA compilation cache for the session and the processes its tests start (removed at the end)
+XLA_CACHE = os.environ.setdefault("NNBIN_XLA_CACHE", tempfile.mkdtemp(prefix="nnbin-test-xla-"))
 
 import pytest  # noqa: E402
 
@@ -27,3 +31,5 @@ def pytest_sessionfinish(session):
     ray_tests = [item for item in session.items if item.path.name == "test_ray.py"]
     if ray_tests:
         ray_tests[0].module.stop_scenarios(session.config)
+    if os.path.basename(XLA_CACHE).startswith("nnbin-test-xla-"):  # ours, not a cache the user named
+        shutil.rmtree(XLA_CACHE, ignore_errors=True)

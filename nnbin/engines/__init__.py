@@ -1,5 +1,5 @@
 """Engines train a list of trials and yield, per trial, validation probabilities, history
-and weights. `keras`: one fit per trial. `fused`: each architecture's trials as one stack."""
+and weights. `keras`: one fit per trial. `fused`: each depth's trials as one stack."""
 from __future__ import annotations
 
 from nnbin.engines import fused, keras_engine

@@ -1,4 +1,4 @@
-"""The fused engine: every trial of one architecture trained at once, as one stacked model.
+"""The fused engine: every trial of one depth trained at once, as one stacked model.
 
 Weights carry a leading "model" axis (K models); each model draws its own shuffled
 mini-batches from its own training fold, starts from the weights the builder gives for

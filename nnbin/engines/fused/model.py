@@ -1,4 +1,4 @@
-"""StackedMLP: K multilayer perceptrons of one architecture as one stacked model (weights with a
+"""StackedMLP: K multilayer perceptrons of one depth as one stacked model (weights with a
 leading model axis), its optimizers (Keras' SGD with momentum, RMSprop and Adam update rules)
 and the compiled epoch loop; `to_keras` turns one model of a stack into a keras.Sequential."""
 from __future__ import annotations
@@ -29,8 +29,8 @@ def _per_model(values, like: tf.Tensor) -> tf.Tensor:
 
 
 class StackedMLP:
-    """K multilayer perceptrons of one architecture, trained together on a stack's row sets
-    (`StackedFit`: the trials and the folds they train on)."""
+    """K multilayer perceptrons of one depth (widths padded in blocks), trained together on a
+    stack's row sets (`StackedFit`: the trials and the folds they train on)."""
 
     def __init__(self, data: StackedFit, n_features: int, has_missing: bool = False):
         trials = data.trials
@@ -50,14 +50,14 @@ class StackedMLP:
         vector = lambda name: np.array([getattr(h, name) for h in hypers], np.float32)  # noqa: E731
         self.learning_rate, self.momentum = vector("learning_rate"), vector("momentum")
         self.l2, self.dropout = vector("l2"), vector("dropout")
-        self.epochs = np.array([h.epochs for h in hypers])
-        self.patience = np.array([h.patience for h in hypers])
+        self.epochs, self.patience = np.array([h.epochs for h in hypers]), np.array([h.patience for h in hypers])
         # each model's hidden widths, and the stack's: each layer's widest, in whole blocks
-        self.widths = np.array([t.hyper.spec().hidden for t in trials], np.int32).reshape(len(trials), len(spec.hidden))
+        self.widths = np.array([h.spec().hidden for h in hypers], np.int32).reshape(len(trials), len(spec.hidden))
         self.padded = [n_blocks(int(w)) * BLOCK for w in self.widths.max(axis=0)]
         self.masked = bool((self.widths != np.array(self.padded, np.int32)).any())  # some units are padding
         self.n_features = n_features
-        per_model = [blocked_weights(initial_weights(t.hyper.spec(seed=t.seed), n_features), n_features, self.padded) for t in trials]
+        per_model = [blocked_weights(initial_weights(t.hyper.spec(seed=t.seed), n_features), n_features, self.padded)
+                     for t in trials]
         self.params = [tf.constant(np.stack(layer)) for layer in zip(*per_model)]
         self.n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
         # features no model of the stack uses are left out of the graph (faster to compile)

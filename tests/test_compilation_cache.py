@@ -1,0 +1,31 @@
+"""NNBIN_XLA_CACHE: a second process loads the first one's compiled graphs (no new entries) and
+gets the same bits."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = """
+import numpy as np
+from nnbin.config import config_from_dict
+from nnbin.cv import make_splits, make_trials
+from nnbin.engines import FoldData
+from nnbin.engines.fused import train_trials
+config = config_from_dict({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3},
+                           "models": [{"name": "net", "params": {"epochs": 3, "hidden": [5]}}]})
+data = config.dataset.load()
+trials = make_trials(config, make_splits(data.y, 3, seed=0))
+print(repr(np.concatenate([r.y_prob for r in train_trials(trials, FoldData(data))]).tolist()))
+"""
+
+
+def test_a_second_process_reuses_the_compiled_graphs(tmp_path):
+    env = {**os.environ, "NNBIN_XLA_CACHE": str(tmp_path), "TF_XLA_FLAGS": ""}
+    run = lambda: subprocess.run([sys.executable, "-c", TRAIN], cwd=ROOT, env=env, capture_output=True,  # noqa: E731
+                                 text=True, check=True).stdout
+    first = run()
+    entries = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert entries, "the first process wrote no compiled graph"
+    assert run() == first
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == entries  # loaded, not compiled again
