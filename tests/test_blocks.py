@@ -81,3 +81,20 @@ def test_run_json_counts_the_compilations(tmp_path):
                             progress=False, output_dir=tmp_path, report=False)
     assert result.metadata["compilations"] == 1
     assert json.loads((tmp_path / "run.json").read_text())["compilations"] == 1
+
+
+def test_a_lone_large_stack_trains_as_two_halves_of_one_shape(monkeypatch):
+    """69 trials of one depth: two calls of 35 models (one copy fills the second half), one
+    compilation, and every trial's bits as in one stack of 69."""
+    trials, folds = _trials({"hidden": [[w] for w in range(2, 25)]}, epochs=2)
+    assert len(trials) == 69
+    schedule._COMPILED.clear()
+    before = compilations()
+    halves = {r.trial.id: r for r in train_trials(trials, folds)}
+    assert compilations() - before == 1
+    monkeypatch.setattr(schedule, "SPLIT_MIN", 1000)
+    whole = {r.trial.id: r for r in train_trials(trials, folds)}
+    assert halves.keys() == whole.keys()
+    for trial_id, result in whole.items():
+        assert np.array_equal(result.y_prob, halves[trial_id].y_prob)
+        assert result.history == halves[trial_id].history

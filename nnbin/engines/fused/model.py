@@ -32,7 +32,7 @@ class StackedMLP:
     """K multilayer perceptrons of one depth (widths padded in blocks), trained together on a
     stack's row sets (`StackedFit`: the trials and the folds they train on)."""
 
-    def __init__(self, data: StackedFit, n_features: int, has_missing: bool = False):
+    def __init__(self, data: StackedFit, n_features: int, has_missing: bool = False, widest=None):
         trials = data.trials
         first = trials[0].hyper
         spec = first.spec()
@@ -53,7 +53,7 @@ class StackedMLP:
         self.epochs, self.patience = np.array([h.epochs for h in hypers]), np.array([h.patience for h in hypers])
         # each model's hidden widths, and the stack's: each layer's widest, in whole blocks
         self.widths = np.array([h.spec().hidden for h in hypers], np.int32).reshape(len(trials), len(spec.hidden))
-        self.padded = [n_blocks(int(w)) * BLOCK for w in self.widths.max(axis=0)]
+        self.padded = [n_blocks(int(w)) * BLOCK for w in (self.widths.max(axis=0) if widest is None else widest)]
         self.masked = bool((self.widths != np.array(self.padded, np.int32)).any())  # some units are padding
         self.n_features = n_features
         per_model = [blocked_weights(initial_weights(t.hyper.spec(seed=t.seed), n_features), n_features, self.padded)

@@ -122,20 +122,23 @@ def _run(stacks: list, inputs: list, groups: list, jit_compile: bool, progress: 
 
 
 def train_groups(groups: list[list[Trial]], folds: FoldData, keep_models: bool = False,
-                 jit_compile: bool = True, progress: Progress | None = None) -> list[TrainedTrial]:
-    """Train several same-architecture groups, each as one stack, in one compiled call
-    (one XLA compilation for all of them); one result per trial. progress: see `_run`."""
+                 jit_compile: bool = True, progress: Progress | None = None,
+                 shapes: list | None = None) -> list[TrainedTrial]:
+    """Train several same-depth groups, each as one stack, in one compiled call (one XLA
+    compilation for all of them); one result per trial. progress: see `_run`. shapes: per group,
+    None or (models, widest) to train it as a stack of that many models (copies of its last
+    trial, discarded, fill it) padded to those widths: the halves of a split stack."""
     start = time.perf_counter()
     table, has_missing = _shared_table(folds), folds.table().has_missing
     n_features = folds.table().values.shape[1]
     stacks, inputs, datasets = [], [], []
-    for trials in groups:
+    for trials, shape in zip(groups, shapes or [None] * len(groups)):
         # XLA drops a batch axis of size 1 and then multiplies matrices in another order: a lone
         # trial is stacked with a copy of itself (discarded) so that its results are bit-identical
         # to those it gets in any other stack
-        trials = trials if len(trials) > 1 else trials * 2
-        data = StackedFit.build(trials, folds)
-        stack = StackedMLP(data, n_features, has_missing)
+        size, widest = shape or (max(len(trials), 2), None)
+        data = StackedFit.build(trials + trials[-1:] * (size - len(trials)), folds)
+        stack = StackedMLP(data, n_features, has_missing, widest)
         stacks.append(stack)
         datasets.append(data)
         inputs.append(stack.inputs(table, _class_weights(data, folds.labels)))
@@ -175,6 +178,26 @@ def stacks_of(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
     return stacks, plain
 
 
+SPLIT_MIN = 32  # models in each half of a stack trained as two
+
+
+def _halves(stacks: list[list[Trial]]) -> list[tuple[list[Trial], tuple | None]]:
+    """(trials, shape) per call's stack: with fewer stacks than calls in flight, each large one is
+    trained as two halves of one shape (one compilation, both cores training)."""
+    if len(stacks) >= CONCURRENT_CALLS:
+        return [(stack, None) for stack in stacks]
+    out = []
+    for stack in stacks:
+        if len(stack) < 2 * SPLIT_MIN:
+            out.append((stack, None))
+            continue
+        size = -(-len(stack) // 2)
+        depth = len(stack[0].hyper.spec().hidden)
+        widest = np.array([t.hyper.spec().hidden for t in stack]).reshape(len(stack), depth).max(axis=0)
+        out += [(stack[:size], (size, widest)), (stack[size:], (size, widest))]
+    return out
+
+
 PlainEngine = Callable[..., Iterator[TrainedTrial]]  # (trials, folds, keep_models, progress), as keras_engine's
 
 
@@ -194,12 +217,14 @@ def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = F
     for trial in trials:  # fill the fold caches here, not from two threads at once
         if supports(trial):
             folds.rows(trial)
+    stacks = _halves(stacks)
     # at most STACKS_PER_CALL stacks per call, and enough calls to keep CONCURRENT_CALLS busy
     n_calls = min(len(stacks), max(CONCURRENT_CALLS, -(-len(stacks) // STACKS_PER_CALL)))
     calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
     pool = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="nnbin-fused")
     try:
-        running = [pool.submit(train_groups, call, folds, False, jit_compile, progress) for call in calls]
+        running = [pool.submit(train_groups, [trials for trials, _ in call], folds, False, jit_compile, progress,
+                               [shape for _, shape in call]) for call in calls]
         n_features = folds.table().values.shape[1]
         for call in running:
             for result in call.result():
