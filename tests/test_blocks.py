@@ -98,3 +98,15 @@ def test_a_lone_large_stack_trains_as_two_halves_of_one_shape(monkeypatch):
     for trial_id, result in whole.items():
         assert np.array_equal(result.y_prob, halves[trial_id].y_prob)
         assert result.history == halves[trial_id].history
+
+
+@pytest.mark.parametrize("epochs, stacks", [(3, 1), (3000, 2)])
+def test_widths_far_apart_train_apart_when_padding_costs_more_than_a_compilation(epochs, stacks):
+    """[8, 8] beside [256, 256]: padded, it would cost (256² + 32·256 + 256) − (2·32² + 32) ≈ 72,000
+    multiply-adds per row more; over 3 folds x 100 rows x 3 passes that is ~2e8 at 3 epochs (merge:
+    one compilation) and ~2e11 at 3000 (> COMPILE_COST = 3e10: two stacks)."""
+    trials, _ = _trials({"hidden": [[8, 8], [256, 256]]}, epochs=epochs)
+    classes = blocks.width_classes(trials)
+    assert len(classes) == stacks
+    assert sorted(len(c) for c in classes) == ([6] if stacks == 1 else [3, 3])
+    assert sorted(len(s) for s in schedule.stacks_of(trials)[0]) == sorted(len(c) for c in classes)

@@ -20,6 +20,9 @@ from nnbin.device import import_tensorflow
 tf = import_tensorflow()
 
 BLOCK = 32  # units per block (a width is padded up to whole blocks)
+# the multiply-adds of training worth one compilation (~2 s of XLA on 2 CPU cores, measured
+# against ~15e9 multiply-adds a second in 32 x 32 blocks): what padding may cost before it pays
+COMPILE_COST = 3e10
 
 
 def n_blocks(width: int) -> int:
@@ -141,3 +144,30 @@ def kernel_square_sum(W: tf.Tensor) -> tf.Tensor:
     K, bi, bo, a, b = W.shape
     square = tf.reshape(tf.transpose(tf.square(W), [0, 1, 3, 2, 4]), [K, bi * a, bo * b])
     return ordered_sum(ordered_sum(square, axis=2), axis=1)
+
+
+def _row_cost(blocks: tuple) -> int:
+    """Multiply-adds per row of a network of these block counts (inputs counted as one block)."""
+    units = [BLOCK * b for b in blocks]
+    return sum(a * b for a, b in zip([BLOCK, *units], [*units, 1]))
+
+
+def width_classes(trials: list) -> list[list]:
+    """Trials of one depth in classes, each trained as one stack padded to its widest: classes of
+    neighbouring sizes merge while the padding costs less training than the compilation it saves
+    (COMPILE_COST), so a grid over widths of one scale compiles once and 8 beside 128 units
+    does not pay 128 units' training."""
+    by_shape: dict = {}
+    for trial in trials:
+        by_shape.setdefault(tuple(n_blocks(w) for w in trial.hyper.spec().hidden), []).append(trial)
+    cost = lambda shape, members: _row_cost(shape) * sum(  # noqa: E731  (row passes forward and back)
+        3 * t.hyper.epochs * len(t.split.train) for t in members)
+    classes = sorted(by_shape.items(), key=lambda c: _row_cost(c[0]))
+    while len(classes) > 1:
+        merged = [(tuple(map(max, a, b)), ma + mb) for (a, ma), (b, mb) in zip(classes, classes[1:])]
+        extra = [cost(*m) - cost(*a) - cost(*b) for m, a, b in zip(merged, classes, classes[1:])]
+        i = int(np.argmin(extra))
+        if extra[i] > COMPILE_COST:
+            break
+        classes[i:i + 2] = [merged[i]]
+    return [members for _, members in classes]

@@ -18,6 +18,7 @@ tf = import_tensorflow()
 
 from nnbin.core.trials import Trial, TrainedTrial  # noqa: E402
 from nnbin.engines.folds import FoldData  # noqa: E402
+from nnbin.engines.fused.blocks import width_classes  # noqa: E402
 from nnbin.engines.fused.model import StackedMLP, to_keras  # noqa: E402
 from nnbin.engines.fused.stack_data import StackedFit  # noqa: E402
 from nnbin.engines.keras_engine import balanced_class_weight, train_trials as keras_trials  # noqa: E402
@@ -166,14 +167,16 @@ def train_groups(groups: list[list[Trial]], folds: FoldData, keep_models: bool =
 
 
 def stacks_of(trials: Iterable[Trial]) -> tuple[list[list[Trial]], list[Trial]]:
-    """Split trials into stacks (same group key, at most MAX_GROUP models) and the trials
-    the fused engine cannot train."""
+    """Split trials into stacks (same group key, widths of one scale, at most MAX_GROUP models)
+    and the trials the fused engine cannot train."""
     groups: dict = defaultdict(list)
     plain = []
     for trial in trials:
         (groups[group_key(trial)] if supports(trial) else plain).append(trial)
-    # a large group is split after sorting by epochs: a stack runs until its longest model ends
-    ordered = [sorted(members, key=lambda t: t.hyper.epochs) for members in groups.values()]
+    # widths far apart train apart (blocks.width_classes); a large class is split after sorting
+    # by epochs: a stack runs until its longest model ends
+    ordered = [sorted(members, key=lambda t: t.hyper.epochs)
+               for group in groups.values() for members in width_classes(group)]
     stacks = [members[i:i + MAX_GROUP] for members in ordered for i in range(0, len(members), MAX_GROUP)]
     return stacks, plain
 
