@@ -14,7 +14,7 @@ from nnbin.engines.fused import blocks, compilations, schedule, train_trials
 from nnbin.experiment import run_experiment
 
 
-@pytest.mark.parametrize("hidden, padded", [((5,), [32]), ((33, 2), [96, 64]), ((1, 40, 7), [32, 64, 32])])
+@pytest.mark.parametrize("hidden, padded", [((5,), [64]), ((70, 2), [192, 64]), ((1, 40, 7), [64, 128, 64])])
 def test_the_blocked_layout_holds_a_model_and_gives_it_back(hidden, padded):
     weights = initial_weights(ModelSpec(hidden=hidden, seed=3), 6)
     blocked = blocks.blocked_weights(weights, 6, padded)
@@ -102,7 +102,7 @@ def test_a_lone_large_stack_trains_as_two_halves_of_one_shape(monkeypatch):
 
 @pytest.mark.parametrize("epochs, stacks", [(3, 1), (3000, 2)])
 def test_widths_far_apart_train_apart_when_padding_costs_more_than_a_compilation(epochs, stacks):
-    """[8, 8] beside [256, 256]: padded, it would cost (256² + 32·256 + 256) − (2·32² + 32) ≈ 72,000
+    """[8, 8] beside [256, 256]: padded, it would cost (256² + 64·256 + 256) − (2·64² + 64) ≈ 74,000
     multiply-adds per row more; over 3 folds x 100 rows x 3 passes that is ~2e8 at 3 epochs (merge:
     one compilation) and ~2e11 at 3000 (> COMPILE_COST = 3e10: two stacks)."""
     trials, _ = _trials({"hidden": [[8, 8], [256, 256]]}, epochs=epochs)

@@ -1,7 +1,8 @@
-"""How the stacked engine runs: trials grouped into stacks (`plan`), a few stacks per compiled
-call, the compiled functions kept and reused across calls of the same static structure, calls
-run in chunks of epochs to report progress, two calls in flight so that one compiles while
-another trains (`train_trials`), and the trials it cannot train handed to the plain engine."""
+"""How the stacked engine runs: trials grouped into stacks (`stacks_of`: by depth, optimizer,
+batch size and width class), a few stacks per compiled call, the compiled functions kept and
+reused (and counted) across calls of the same static structure, calls run in chunks of epochs
+to report progress, two calls in flight so that one compiles while another trains (a lone large
+stack as two halves), and the trials it cannot train handed to the plain engine."""
 from __future__ import annotations
 
 import threading
