@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PINNED = Path(__file__).resolve().parent / "pinned"
 CONFIGS = ROOT / "configs"
 VOLATILE_COLUMNS = ("fit_seconds",)                     # wall time: never the same twice
-VOLATILE_RUN_KEYS = ("seconds", "started", "versions", "device")
+VOLATILE_RUN_KEYS = ("seconds", "started", "versions", "device",
+                     "compilations")  # counted per process: a resumed run, or a cached structure, compiles less
 VOLATILE_MODEL_KEYS = ("saved",)
 STORE_FILES = ("trials.jsonl", "predictions.f32", "store.json")  # iris_binary's store, pinned as written
 
