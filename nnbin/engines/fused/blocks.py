@@ -33,6 +33,12 @@ def n_blocks(width: int) -> int:
     return -(-width // BLOCK)
 
 
+def hidden_widths(trials: list) -> np.ndarray:
+    """(K, depth) each trial's hidden widths (trials of one depth)."""
+    depth = len(trials[0].hyper.spec().hidden)
+    return np.array([t.hyper.spec().hidden for t in trials], np.int32).reshape(len(trials), depth)
+
+
 def ordered_sum(x: tf.Tensor, axis: int = -1) -> tf.Tensor:
     """Sum over `axis` in a fixed pairwise order (zero-padded to a power of two): the same bits
     for a model whatever the stack's size, unlike reduce_sum, whose vectorisation XLA chooses

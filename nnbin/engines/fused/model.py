@@ -14,8 +14,8 @@ import keras  # noqa: E402
 
 from nnbin.builders import build_model, initial_weights  # noqa: E402
 from nnbin.core.trials import Trial  # noqa: E402
-from nnbin.engines.fused.blocks import (BLOCK, blocked_weights, dense, output, keras_weights,  # noqa: E402
-                                       kernel_square_sum, n_blocks, ordered_sum, unit_masks)
+from nnbin.engines.fused.blocks import (BLOCK, blocked_weights, dense, hidden_widths, keras_weights,  # noqa: E402
+                                       kernel_square_sum, n_blocks, ordered_sum, output, unit_masks)
 from nnbin.engines.fused.stack_data import (LOSS_CHUNK, PREDICT_CHUNK, EpochState, StackedFit,  # noqa: E402
                                             StackOutcome, _pad, validation_stride)
 from nnbin.engines.fused.streams import _DROPOUT, mix, seed_hashes, uniform, _shuffle_keys  # noqa: E402
@@ -52,7 +52,7 @@ class StackedMLP:
         self.l2, self.dropout = vector("l2"), vector("dropout")
         self.epochs, self.patience = np.array([h.epochs for h in hypers]), np.array([h.patience for h in hypers])
         # each model's hidden widths, and the stack's: each layer's widest, in whole blocks
-        self.widths = np.array([h.spec().hidden for h in hypers], np.int32).reshape(len(trials), len(spec.hidden))
+        self.widths = hidden_widths(trials)
         self.padded = [n_blocks(int(w)) * BLOCK for w in (self.widths.max(axis=0) if widest is None else widest)]
         self.masked = bool((self.widths != np.array(self.padded, np.int32)).any())  # some units are padding
         self.n_features = n_features

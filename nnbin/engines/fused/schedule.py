@@ -19,7 +19,7 @@ tf = import_tensorflow()
 
 from nnbin.core.trials import Trial, TrainedTrial  # noqa: E402
 from nnbin.engines.folds import FoldData  # noqa: E402
-from nnbin.engines.fused.blocks import width_classes  # noqa: E402
+from nnbin.engines.fused.blocks import hidden_widths, width_classes  # noqa: E402
 from nnbin.engines.fused.model import StackedMLP, to_keras  # noqa: E402
 from nnbin.engines.fused.stack_data import StackedFit  # noqa: E402
 from nnbin.engines.keras_engine import balanced_class_weight, train_trials as keras_trials  # noqa: E402
@@ -196,8 +196,7 @@ def _halves(stacks: list[list[Trial]]) -> list[tuple[list[Trial], tuple | None]]
             out.append((stack, None))
             continue
         size = -(-len(stack) // 2)
-        depth = len(stack[0].hyper.spec().hidden)
-        widest = np.array([t.hyper.spec().hidden for t in stack]).reshape(len(stack), depth).max(axis=0)
+        widest = hidden_widths(stack).max(axis=0)
         out += [(stack[:size], (size, widest)), (stack[size:], (size, widest))]
     return out
 
