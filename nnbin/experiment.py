@@ -52,6 +52,10 @@ class ExperimentResult:
         What the user must know (a refit replaced, a search's choices, ...).
     inner_trials : pandas.DataFrame or None
         Nested CV's inner folds, or halving's rungs.
+    importance, input_weights : pandas.DataFrame or None
+        With ``importance: true``: each input's permutation importance on every validation fold
+        of the chosen configurations (importance.csv; `nnbin.importance.summarize_importance`
+        summarizes it), and their first-layer weights per fold (weights.csv).
 
     Example
     -------
@@ -72,6 +76,8 @@ class ExperimentResult:
     models: list = field(default_factory=list)  # directories of the refitted, saved models
     notes: list = field(default_factory=list)   # what the user must know (a refit replaced, ...)
     inner_trials: pd.DataFrame | None = None    # nested CV's inner folds, or halving's rungs
+    importance: pd.DataFrame | None = None      # importance.csv (importance: true)
+    input_weights: pd.DataFrame | None = None   # weights.csv: first-layer weights per fold
 
 
 def check_writable(output_dir: Path) -> None:
@@ -163,6 +169,7 @@ def run_experiment(config, overrides=(), *, progress: bool = True, write: bool =
     compiled = compilations()
     searched, runner, started = search(plan, store, stored, executor, out, progress)
     result = collect_result(plan, searched, runner, device, started, out)
+    explain_inputs(result, plan, searched, runner, executor)
     if out is not None:
         refit_models(result, plan, searched, runner, executor, out, progress)  # before the tables: it adds test scores
     # the stacked engine's XLA compilations of this run (search and refits); on workers: not counted here
@@ -198,17 +205,29 @@ class ExperimentPlan:
     inner_splits: list
     trials: list
     strategy: object  # nnbin.search.strategies.Strategy
+    refit_dataset: Dataset | None = None  # the data the saved models train on: without importance's probe
 
 
 def plan_experiment(config: ExperimentConfig) -> ExperimentPlan:
     """Load the data and plan the folds, the trials and the search."""
-    dataset, cv = config.dataset.load(), config.cv
+    dataset, cv, importance = config.dataset.load(), config.cv, config.importance
+    refit_dataset = dataset
+    if importance.enabled and importance.probe:
+        from nnbin.importance import add_probe
+
+        dataset = add_probe(dataset, importance.seed)
     development, test_rows, splits = split_plan(cv, dataset.y)
     trials = make_trials(config, splits)
+    unknown = sorted(set(importance.configs) - {t.label for t in trials})
+    if unknown:
+        known = list(dict.fromkeys(t.label for t in trials))
+        raise ConfigError(f"importance.configs names '{unknown[0]}', which is not a configuration of this "
+                          f"experiment; the configurations are: {', '.join(known[:6])}{' ...' if len(known) > 6 else ''}")
     inner_splits = make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed) if cv.nested else []
     inner_trials = make_trials(config, inner_splits) if cv.nested else []
     strategy = make_strategy(config, dataset.y, splits, trials, inner_trials)
-    return ExperimentPlan(config, dataset, development, test_rows, splits, inner_splits, trials, strategy)
+    return ExperimentPlan(config, dataset, development, test_rows, splits, inner_splits, trials, strategy,
+                          refit_dataset)
 
 
 def check_outputs(config: ExperimentConfig, out: Path | None) -> None:
@@ -254,8 +273,9 @@ def search(plan: ExperimentPlan, store, stored: dict, executor, out: Path | None
     started, runner = time.time(), None
     try:
         with FitBar(total, progress) as bar:
+            alongside = out is not None and strategy.refits_known_in_advance and plan.refit_dataset is plan.dataset
             refits = (refits_known_in_advance(config, plan.trials, plan.development, plan.test_rows)
-                      if out is not None and strategy.refits_known_in_advance else [])
+                      if alongside else [])
             runner = TrialRunner(config, plan.dataset, store, stored, bar, executor, refits)
             return strategy.run(runner.run), runner, started
     except KeyboardInterrupt:
@@ -317,11 +337,29 @@ def refit_models(result: ExperimentResult, plan: ExperimentPlan, searched, runne
         from nnbin.refit import refit_best
 
         result.models = refit_best(result, searched.trials, out / "models", config.refit, plan.development,
-                                   plan.test_rows, runner.refitted, executor, progress=progress)
+                                   plan.test_rows, runner.refitted, executor, progress=progress,
+                                   dataset=plan.refit_dataset)
         result.metadata["test_rows"] = len(plan.test_rows)
     elif config.refit != "none":
         result.notes.append("no model was refitted: nested cross-validation scores the tuning "
                             "procedure; run again with cv.nested: false to refit and save models")
+
+
+def explain_inputs(result: ExperimentResult, plan: ExperimentPlan, searched, runner: TrialRunner, executor) -> None:
+    """With importance: true, each input's permutation importance and first-layer weights on
+    every validation fold of the chosen configurations (nnbin.importance) into the result."""
+    config = plan.config
+    if not config.importance.enabled:
+        return
+    if config.cv.nested:
+        result.notes.append("importance: not computed with nested cross-validation (its scored models are "
+                            "each tuned apart); run with cv.nested: false")
+        return
+    from nnbin.importance import input_importance
+
+    result.importance, result.input_weights, notes = input_importance(
+        config, plan.dataset, result.summary, searched.trials, runner, executor)
+    result.notes += notes
 
 
 def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> None:
@@ -333,6 +371,9 @@ def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> N
                  result.metadata)
     if config.predictions != "none":
         write_predictions(out, result.predictions, config.predictions)
+    if result.importance is not None:
+        write_text(out / "importance.csv", result.importance.to_csv(index=False))
+        write_text(out / "weights.csv", result.input_weights.to_csv(index=False))
     write_text(out / "config.yaml", config_yaml(config))
     if config.tensorboard:
         from nnbin.tblog import write_tensorboard

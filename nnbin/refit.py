@@ -164,15 +164,16 @@ def _healthy(fitted) -> bool:
 
 
 def refit_best(result, trials: list, directory: Path, which: str = "families", rows=None,
-               test_rows=(), trained=None, executor=None, progress: bool = False) -> list[Path]:
+               test_rows=(), trained=None, executor=None, progress: bool = False, dataset=None) -> list[Path]:
     """Refit each family's best complete configuration (or only the overall best) on the
     cross-validated rows and save it; with test rows, score it on them once and add
     `test_<metric>` columns to result.summary. A refit that diverges is never saved: the
     next best configuration is refitted instead, and result.notes says so. progress: show a
-    bar while refits train."""
+    bar while refits train. dataset: the data to refit on, when not result.dataset (the table
+    without importance's probe column)."""
     from nnbin.metrics import score
 
-    dataset, config = result.dataset, result.config
+    dataset, config = dataset or result.dataset, result.config
     rows = np.arange(dataset.n_rows) if rows is None else rows
     queues, chosen, preprocessor = _refit_queues(result.summary, which), [], None
     while any(queues):  # one compiled refit per round: the next candidate of each unresolved model

@@ -38,6 +38,9 @@ class TrialRunner:
         self.resumed = 0            # records taken from the store, not trained now
         self.refits = list(refits)  # trained with the first trials that need training ...
         self.refitted: dict = {}    # ... their results, by refit_key
+        # importance: every trained trial's weights, for the fold models of the chosen configurations
+        self.keep_weights = config.importance.enabled
+        self.weights: dict = {}
 
     def _record(self, result) -> TrialRecord:
         """A finished trial as stored: scores, history, probabilities (exact float32)."""
@@ -88,15 +91,18 @@ class TrialRunner:
                 todo.append(trial)
         extra, self.refits = (self.refits, []) if todo else ([], self.refits)
         refit_ids = {t.id for t in extra}
+        kept = refit_ids | ({t.id for t in todo} if self.keep_weights else set())
         pending = []
         self.bar.expect(t.id for t in todo)
         try:
             for result in self.executor.train(self.config.engine, todo + extra, self.folds,
-                                              keep_weights=refit_ids, progress=self.bar.listener):
+                                              keep_weights=kept, progress=self.bar.listener):
                 if result.trial.id in refit_ids:  # a refit trained alongside, for refit_best
                     self.refitted[refit_key(result.trial)] = result
                 else:
                     pending.append(self._record(result))
+                    if self.keep_weights and result.status == "ok":
+                        self.weights[result.trial.id] = result.weights
                 if result.batch_end:
                     self._save(pending)
                     pending = []

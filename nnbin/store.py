@@ -28,9 +28,10 @@ DAMAGED = "trials.damaged.jsonl"
 STAMP = "store.json"
 TABLES = ("trials.csv", "summary.csv", "trials.parquet")
 # keys that do not change any result: a rerun with other values may resume
-# (search: trials are identified by their settings, so a longer random search resumes a shorter one)
+# (search: trials are identified by their settings, so a longer random search resumes a shorter one;
+# importance: its probe column changes the data, which the data fingerprint holds)
 NEUTRAL_KEYS = ("name", "output_dir", "device", "deterministic", "tensorboard", "refit", "predictions",
-                "executor", "search", "tracking")
+                "executor", "search", "tracking", "importance")
 FLOAT32 = np.dtype("<f4")
 
 

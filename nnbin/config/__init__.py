@@ -13,13 +13,13 @@ files       YAML 1.2 reading, --set overrides, load_config, the run's config.yam
 """
 from nnbin.config.files import (apply_override, config_from_yaml, config_yaml, load_config, parse_yaml,
                                 read_yaml, yaml_problem)
-from nnbin.config.schema import (HYPER_FIELDS, CVConfig, DatasetConfig, ExecutorConfig, ExperimentConfig,
+from nnbin.config.schema import (HYPER_FIELDS, CVConfig, DatasetConfig, ExecutorConfig, ExperimentConfig, ImportanceConfig,
                                  FamilyConfig, Hyper, SearchConfig, TrackingConfig, changed_fields)
 from nnbin.config.validation import (config_from_dict, error_message, expand_grid, family_hyper, normal_value,
                                      resolved_key, validate_grid)
 from nnbin.errors import ConfigError
 
-__all__ = ["CVConfig", "ConfigError", "DatasetConfig", "ExecutorConfig", "ExperimentConfig", "FamilyConfig",
+__all__ = ["CVConfig", "ConfigError", "DatasetConfig", "ExecutorConfig", "ExperimentConfig", "FamilyConfig", "ImportanceConfig",
            "HYPER_FIELDS", "Hyper", "SearchConfig", "TrackingConfig", "apply_override", "changed_fields",
            "config_from_dict", "config_from_yaml", "config_yaml", "error_message", "expand_grid",
            "family_hyper", "load_config", "normal_value", "parse_yaml", "read_yaml", "resolved_key",

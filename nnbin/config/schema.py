@@ -307,6 +307,39 @@ class TrackingConfig(Strict):
         return v
 
 
+class ImportanceConfig(Strict):
+    """Which inputs drive the models (`importance: true`, or these keys): permutation importance
+    on every validation fold with that fold's trained model, for each family's best
+    configuration and any listed in `configs`; a `probe` column of noise trained with the models
+    as the reference an input must beat."""
+
+    enabled: bool = False
+    repeats: int = 5
+    seed: int = 0
+    probe: bool = True
+    configs: list[str] = []
+    metrics: list[MetricName] = []  # default: rank_by
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch(cls, data):
+        if isinstance(data, bool):  # importance: true
+            return {"enabled": data}
+        if isinstance(data, dict) and data and "enabled" not in data:  # importance: {repeats: 10}
+            return {"enabled": True, **data}
+        return data
+
+    @field_validator("repeats")
+    @classmethod
+    def _repeats(cls, v):
+        return check_number(v, low=1, integer=True)
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v):
+        return check_number(v, low=0, integer=True)
+
+
 class ExperimentConfig(Strict):
     """A whole experiment."""
 
@@ -326,6 +359,7 @@ class ExperimentConfig(Strict):
     engine: Literal["fused", "keras"] = "fused"
     search: SearchConfig = SearchConfig()
     executor: ExecutorConfig = ExecutorConfig()
+    importance: ImportanceConfig = ImportanceConfig()
     output_dir: Optional[str] = None
 
     @field_validator("models")
