@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("a", help='a configuration, as in summary.csv, e.g. "deep learning_rate=0.01"')
     compare.add_argument("b", help="the configuration it is compared with")
     compare.add_argument("--metric", help="any metric the run scored (default: its rank_by)")
+    importance = commands.add_parser("importance", help="print which inputs drive a finished run's models "
+                                                        "(a run with importance: true)")
+    importance.add_argument("directory", help="the run's output directory")
+    importance.add_argument("--metric", help="a metric the importance was computed for (default: the run's rank_by)")
+    importance.add_argument("--limit", type=int, default=15, help="inputs to show per configuration (default 15)")
     inspect = commands.add_parser("inspect", help="show a saved model's layers, coefficients, activations")
     inspect.add_argument("--model", required=True, help="a saved model directory")
     inspect.add_argument("--data", help="rows whose hidden activations A[l] to save as CSV")
@@ -175,6 +180,31 @@ def _summary(args) -> None:
     _print_summary(load_results(args.directory), args.limit)
 
 
+def _importance(args) -> None:
+    from nnbin.importance import summarize_importance
+    from nnbin.reload import load_results
+
+    result = load_results(args.directory)
+    if result.importance is None:
+        raise NnbinError(f"'{args.directory}' holds no importance.csv: run it again with importance: true "
+                         "(or --set importance=true); the trials are resumed, not trained again")
+    metric = args.metric or result.config.rank_by
+    computed = sorted(set(result.importance["metric"]))
+    if metric not in computed:
+        raise NnbinError(f"--metric {metric}: importance was computed for {', '.join(computed)}; "
+                         "add it with importance.metrics")
+    probe = result.metadata.get("importance_probe")
+    summary = summarize_importance(result.importance[result.importance["metric"] == metric], probe)
+    folds = result.importance["fold"].nunique() * result.importance["repeat"].nunique()
+    print(f"drop in {metric} when each input is permuted, on every validation fold with that fold's model "
+          f"(mean and sd over {folds} folds x {result.importance['permutation'].nunique()} permutations)"
+          + (f"; beats_probe: above '{probe}' (noise) on at least 80% of folds" if probe else ""))
+    for config, rows in summary.groupby("config", sort=False):
+        print(f"\n{config}")
+        print(rows.drop(columns=["family", "config", "metric"]).head(args.limit)
+              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
 def _compare(args) -> None:
     from nnbin.compare import compare, paired_scores
     from nnbin.metrics import METRIC_ALIASES
@@ -223,7 +253,7 @@ def _unexpected(exc: BaseException) -> int:
 
 
 COMMANDS = {"train": _train, "predict": _predict, "inspect": _inspect, "report": _report,
-            "summary": _summary, "compare": _compare}
+            "summary": _summary, "compare": _compare, "importance": _importance}
 
 
 def main(argv=None) -> int:

@@ -360,6 +360,8 @@ def explain_inputs(result: ExperimentResult, plan: ExperimentPlan, searched, run
     result.importance, result.input_weights, notes = input_importance(
         config, plan.dataset, result.summary, searched.trials, runner, executor)
     result.notes += notes
+    # the probe is the last numeric input (nnbin.importance.add_probe)
+    result.metadata["importance_probe"] = plan.dataset.numeric[-1] if config.importance.probe else None
 
 
 def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> None:

@@ -62,6 +62,9 @@ def load_results(directory) -> "ExperimentResult":  # noqa: F821 (nnbin.experime
     result = ExperimentResult(config, None, trials, summary, history, predictions, comparisons,
                               metadata, directory)
     result.notes.extend(notes)
+    if (directory / "importance.csv").is_file():  # importance: true
+        result.importance = pd.read_csv(directory / "importance.csv")
+        result.input_weights = pd.read_csv(directory / "weights.csv")
     return result
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
+from nnbin.importance_report import importance_plots, importance_section
 from nnbin.metrics import higher_is_better
 from nnbin.results import architecture_depth, architecture_params, best_per_family, fits_summary
 
@@ -219,7 +220,7 @@ def make_plots(result, output_dir: Path) -> list[Path]:
         if axes_keys:
             paths.append(plot_heatmap(result.trials, family.name, axes_keys, metric,
                                       output_dir / f"heatmap_{family.name}.png"))
-    return paths
+    return paths + importance_plots(result, output_dir)
 
 
 # ---------------------------------------------------------------- HTML
@@ -362,6 +363,7 @@ flatters it: the best score of a grid is an optimistic estimate of what tuning w
 <h2>Dataset</h2>{_table(dataset)}
 <h2>Summary (mean and sd over folds)</h2>{_table(result.summary[columns], "summary")}
 <h2>Thresholds: each family's best configuration</h2>{_threshold_section(result)}
+{importance_section(result)}
 <h2>Plots</h2>{images}
 <h2>Config</h2><pre>{html.escape(config_yaml(config))}</pre>
 <p><small>nnbin {html.escape(result.metadata['versions']['nnbin'])}, TensorFlow

@@ -163,3 +163,28 @@ def test_the_classifier_works_with_scikit_learns_permutation_importance():
     found = permutation_importance(model, X[400:], y[400:], scoring="roc_auc", n_repeats=3, random_state=0)
     assert found.importances.shape == (30, 3) and np.isfinite(found.importances).all()
     assert found.importances_mean.max() > 0
+
+
+def test_the_command_and_the_report_read_the_importance_back(run, capsys):
+    from nnbin.cli import main
+
+    _, folder, _ = run
+    assert main(["importance", str(folder / "out"), "--limit", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "drop in roc_auc when each input is permuted" in printed and "beats_probe" in printed
+    assert printed.count("\nlogistic\n") == 1 and printed.count("\nshallow\n") == 1
+    assert main(["importance", str(folder / "out"), "--metric", "accuracy"]) == 2
+    assert "importance was computed for roc_auc" in capsys.readouterr().err
+    assert main(["report", str(folder / "out")]) == 0
+    page = (folder / "out" / "report.html").read_text()
+    assert "<h2>Which inputs matter?</h2>" in page and 'alt="importance"' in page and 'alt="weights"' in page
+    assert (folder / "out" / "importance.png").stat().st_size > 10_000
+
+
+def test_a_run_without_importance_says_how_to_get_it(tmp_path, capsys):
+    from nnbin.cli import main
+
+    run_experiment({"dataset": {"name": "iris_binary"}, "models": [{"name": "logistic", "params": {"epochs": 2}}]},
+                   progress=False, output_dir=tmp_path, report=False)
+    assert main(["importance", str(tmp_path)]) == 2
+    assert "no importance.csv: run it again with importance: true" in capsys.readouterr().err
