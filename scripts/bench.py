@@ -15,6 +15,7 @@
     python scripts/bench.py --halving             # larger grid: successive halving vs the full grid vs scikit-learn's
     python scripts/bench.py --halving --workload tall   # the same on 50,000 rows, where training dominates
     python scripts/bench.py --progress            # live progress: its cost, and how often the bar moves
+    python scripts/bench.py --importance          # importance: true vs false (reference and larger): its cost
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -739,6 +740,54 @@ def bench_halving(workload: str, epochs: int) -> None:
           f"{grid['auc'].get(sk['best'], float('nan')):.4f}")
 
 
+# ---------------------------------------------------------------- input importance
+
+def importance_child(kind: str, workload: str, epochs: int) -> None:
+    """A workload through run_experiment (nothing written) with importance off or on (its
+    probe column and permutations); the run's and the importance stage's seconds."""
+    import nnbin.experiment as experiment
+    from nnbin.config import config_from_dict
+
+    stage, explain = [0.0], experiment.explain_inputs
+
+    def timed(*args):
+        began = time.perf_counter()
+        explain(*args)
+        stage[0] = time.perf_counter() - began
+
+    experiment.explain_inputs = timed
+    raw = experiment_config(workload, "fused", epochs)
+    raw["importance"] = kind == "on"
+    start = time.perf_counter()
+    run = experiment.run_experiment(config_from_dict(raw), progress=False, write=False)
+    result = {"seconds": time.perf_counter() - start, "stage": stage[0],
+              "rows": 0 if run.importance is None else len(run.importance)}
+    print("BENCH-RESULT " + json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def bench_importance(workloads: list, quick: bool, repeats: int = 2) -> None:
+    """Importance's cost: the same workload with importance off and on, each in its own process,
+    interleaved `repeats` times; the importance stage's share of the run (in-process)."""
+    for workload in workloads:
+        epochs = 3 if quick else WORKLOADS[workload]["epochs"]
+        runs = {"off": [], "on": []}
+        for _ in range(repeats):
+            for kind in runs:
+                result, wall = run_script(["--importance-child", f"{kind},{workload},{epochs}"], f"importance {kind}")
+                runs[kind].append({**result, "wall": wall})
+        print(f"\n## importance cost, {workload} workload ({epochs} epochs; each line one process, interleaved)")
+        print(f"{'importance':<11} {'wall s':>7} {'in-process s':>13} {'importance stage s':>19} {'rows':>6}")
+        for kind, results in runs.items():
+            for r in results:
+                print(f"{kind:<11} {r['wall']:>7.1f} {r['seconds']:>13.1f} {r['stage']:>19.2f} {r['rows']:>6}")
+        off = min(r["seconds"] for r in runs["off"])
+        on = min(r["seconds"] for r in runs["on"])
+        stage = min(r["stage"] for r in runs["on"])
+        print(f"importance stage: {stage / (on - stage):.1%} of the rest of the run; run with importance / "
+              f"without: {on / off:.2f}x (best of {repeats}; the probe adds one input column)")
+
+
 # ---------------------------------------------------------------- live progress
 PROGRESS_MODES = {
     "quiet": "no bar (--quiet): each compiled call in one piece",
@@ -836,6 +885,9 @@ def main() -> None:
     parser.add_argument("--progress", action="store_true",
                         help="live progress: its cost and how often the bar moves (larger and tall workloads)")
     parser.add_argument("--progress-child", help=argparse.SUPPRESS)  # child: MODE,WORKLOAD,EPOCHS
+    parser.add_argument("--importance", action="store_true",
+                        help="importance: true against false on the reference and larger workloads: its cost")
+    parser.add_argument("--importance-child", help=argparse.SUPPRESS)  # child: off|on,WORKLOAD,EPOCHS
     parser.add_argument("--peers", action="store_true",
                         help="W1 with nnbin, scikit-learn, KerasTuner and Optuna (pip install -e '.[bench]')")
     parser.add_argument("--peer-child", help=argparse.SUPPRESS)  # child: kerastuner|optuna,EPOCHS
@@ -855,6 +907,12 @@ def main() -> None:
     if args.search_child:
         kind, workload, epochs = args.search_child.split(",")
         return search_child(kind, workload, int(epochs))
+    if args.importance_child:
+        kind, workload, epochs = args.importance_child.split(",")
+        return importance_child(kind, workload, int(epochs))
+    if args.importance:
+        workloads = ["reference", "larger"] if args.workload == "both" else [args.workload]
+        return bench_importance(workloads, args.quick)
     if args.progress_child:
         mode, workload, epochs = args.progress_child.split(",")
         return progress_child(mode, workload, int(epochs))
