@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     importance.add_argument("directory", help="the run's output directory")
     importance.add_argument("--metric", help="a metric the importance was computed for (default: the run's rank_by)")
     importance.add_argument("--limit", type=int, default=15, help="inputs to show per configuration (default 15)")
+    importance.add_argument("--settings", action="store_true",
+                            help="which swept settings mattered instead (Optuna's fANOVA; any finished run)")
     inspect = commands.add_parser("inspect", help="show a saved model's layers, coefficients, activations")
     inspect.add_argument("--model", required=True, help="a saved model directory")
     inspect.add_argument("--data", help="rows whose hidden activations A[l] to save as CSV")
@@ -185,6 +187,8 @@ def _importance(args) -> None:
     from nnbin.reload import load_results
 
     result = load_results(args.directory)
+    if args.settings:
+        return _settings_importance(result)
     if result.importance is None:
         raise NnbinError(f"'{args.directory}' holds no importance.csv: run it again with importance: true "
                          "(or --set importance=true); the trials are resumed, not trained again")
@@ -203,6 +207,23 @@ def _importance(args) -> None:
         print(f"\n{config}")
         print(rows.drop(columns=["family", "config", "metric"]).head(args.limit)
               .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def _settings_importance(result) -> None:
+    from nnbin.settings_importance import settings_importance
+
+    table = result.settings_importance
+    if table is None:
+        table, missing = settings_importance(result.summary, result.config.rank_by, result.config.importance.seed)
+        if missing:
+            raise NnbinError(missing[0])
+    if table.empty:
+        print("no family sweeps two or more settings over three or more configurations: nothing to rank")
+        return
+    print(f"each swept setting's importance for the mean {result.config.rank_by} over a family's configurations")
+    for family, rows in table.groupby("family", sort=False):
+        print(f"\n{family} ({rows['configurations'].iloc[0]} configurations, {rows['evaluator'].iloc[0]})")
+        print(rows[["setting", "importance"]].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 def _compare(args) -> None:

@@ -52,10 +52,11 @@ class ExperimentResult:
         What the user must know (a refit replaced, a search's choices, ...).
     inner_trials : pandas.DataFrame or None
         Nested CV's inner folds, or halving's rungs.
-    importance, input_weights : pandas.DataFrame or None
+    importance, input_weights, settings_importance : pandas.DataFrame or None
         With ``importance: true``: each input's permutation importance on every validation fold
         of the chosen configurations (importance.csv; `nnbin.importance.summarize_importance`
-        summarizes it), and their first-layer weights per fold (weights.csv).
+        summarizes it), their first-layer weights per fold (weights.csv), and each swept
+        setting's importance per family (settings_importance.csv; needs Optuna).
 
     Example
     -------
@@ -78,6 +79,7 @@ class ExperimentResult:
     inner_trials: pd.DataFrame | None = None    # nested CV's inner folds, or halving's rungs
     importance: pd.DataFrame | None = None      # importance.csv (importance: true)
     input_weights: pd.DataFrame | None = None   # weights.csv: first-layer weights per fold
+    settings_importance: pd.DataFrame | None = None  # settings_importance.csv: per family and setting
 
 
 def check_writable(output_dir: Path) -> None:
@@ -356,10 +358,12 @@ def explain_inputs(result: ExperimentResult, plan: ExperimentPlan, searched, run
                             "each tuned apart); run with cv.nested: false")
         return
     from nnbin.importance import input_importance
+    from nnbin.settings_importance import settings_importance
 
     result.importance, result.input_weights, notes = input_importance(
         config, plan.dataset, result.summary, searched.trials, runner, executor)
-    result.notes += notes
+    result.settings_importance, missing = settings_importance(result.summary, config.rank_by, config.importance.seed)
+    result.notes += notes + missing
     # the probe is the last numeric input (nnbin.importance.add_probe)
     result.metadata["importance_probe"] = plan.dataset.numeric[-1] if config.importance.probe else None
 
@@ -376,6 +380,7 @@ def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> N
     if result.importance is not None:
         write_text(out / "importance.csv", result.importance.to_csv(index=False))
         write_text(out / "weights.csv", result.input_weights.to_csv(index=False))
+        write_text(out / "settings_importance.csv", result.settings_importance.to_csv(index=False))
     write_text(out / "config.yaml", config_yaml(config))
     if config.tensorboard:
         from nnbin.tblog import write_tensorboard

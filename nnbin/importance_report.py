@@ -74,10 +74,16 @@ def plot_weights(weights: pd.DataFrame, path: Path) -> Path:
 
 
 def importance_plots(result, output_dir: Path) -> list[Path]:
+    """importance.png, weights.png and settings.png (the swept settings' marginal means) of a run
+    with importance."""
+    from nnbin.settings_importance import plot_settings
+
     if result.importance is None or result.importance.empty:
         return []
+    settings = plot_settings(result.summary, result.config.rank_by, output_dir / "settings.png",
+                             result.settings_importance)
     return [plot_importance(result.importance, result.config.rank_by, probe_of(result), output_dir / "importance.png"),
-            plot_weights(result.input_weights, output_dir / "weights.png")]
+            plot_weights(result.input_weights, output_dir / "weights.png"), *([settings] if settings else [])]
 
 
 def importance_section(result) -> str:
@@ -96,4 +102,16 @@ def importance_section(result) -> str:
             f"validation fold, that fold's own model; mean and sd over folds × permutations; {where}. "
             "Every row: importance.csv; first-layer weights per fold: weights.csv.</p>"
             + _table(shown[["config", "feature", "importance_mean", "importance_std", "above_probe",
-                                "beats_probe"]]))
+                                "beats_probe"]]) + _settings_block(result))
+
+
+def _settings_block(result) -> str:
+    from nnbin.report import _table
+
+    table = result.settings_importance
+    if table is None or table.empty:
+        return ""
+    return ("<h3>Which settings mattered?</h3><p>Each swept setting's share of the variance of the mean "
+            f"{html.escape(result.config.rank_by)} over a family's configurations (Optuna's "
+            f"{html.escape(', '.join(sorted(set(table['evaluator']))))}); settings.png: mean score per value.</p>"
+            + _table(table.round(4)))

@@ -65,6 +65,8 @@ def load_results(directory) -> "ExperimentResult":  # noqa: F821 (nnbin.experime
     if (directory / "importance.csv").is_file():  # importance: true
         result.importance = pd.read_csv(directory / "importance.csv")
         result.input_weights = pd.read_csv(directory / "weights.csv")
+        if (directory / "settings_importance.csv").is_file():
+            result.settings_importance = pd.read_csv(directory / "settings_importance.csv")
     return result
 
 

@@ -188,3 +188,47 @@ def test_a_run_without_importance_says_how_to_get_it(tmp_path, capsys):
                    progress=False, output_dir=tmp_path, report=False)
     assert main(["importance", str(tmp_path)]) == 2
     assert "no importance.csv: run it again with importance: true" in capsys.readouterr().err
+
+
+def test_a_setting_that_cannot_change_the_score_has_no_importance(tmp_path, capsys):
+    """On classes balanced in every training fold, class_weight: balanced weighs every row 1.0:
+    the grid's scores depend on the learning rate alone."""
+    from nnbin.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    score = x[:, 0] - x[:, 1] + rng.normal(0, 0.5, 400)
+    table = pd.DataFrame(x, columns=["a", "b", "c"]).assign(y=(score > np.median(score)).astype(int))
+    table.to_csv(tmp_path / "balanced.csv", index=False)
+    config = {"dataset": {"file": str(tmp_path / "balanced.csv"), "target": "y"}, "cv": {"folds": 4},
+              "models": [{"name": "logistic", "params": {"epochs": 4},
+                          "grid": {"learning_rate": [0.00001, 0.001, 0.05], "class_weight": [None, "balanced"]}}],
+              "importance": {"repeats": 1}}
+    result = run_experiment(config, progress=False, output_dir=tmp_path / "out", report=True)
+    scores = result.summary.assign(lr=result.summary["config"].str.extract(r"learning_rate=(\S+)")[0])
+    assert len(scores) == 6 and (scores.groupby("lr")["roc_auc_mean"].nunique() == 1).all()  # no change
+    assert scores["roc_auc_mean"].nunique() == 3
+    found = result.settings_importance.set_index("setting")["importance"]
+    assert found["learning_rate"] > 0.99 and found["class_weight"] < 0.01
+    assert set(result.settings_importance["evaluator"]) == {"fanova"}
+    out = tmp_path / "out"
+    assert (out / "settings.png").is_file() and "Which settings mattered?" in (out / "report.html").read_text()
+    assert main(["importance", str(out), "--settings"]) == 0
+    printed = capsys.readouterr().out
+    assert "logistic (6 configurations, fanova)" in printed and "learning_rate" in printed
+
+
+def test_without_optuna_the_settings_importance_is_a_note(monkeypatch):
+    import sys
+
+    from nnbin.settings_importance import settings_importance
+
+    grid = [(a, b) for a in range(1, 6) for b in "xyz"]  # the score depends on a alone
+    summary = pd.DataFrame({"family": "f", "config": [f"f a={a} b={b}" for a, b in grid],
+                            "roc_auc_mean": [0.5 + 0.05 * a for a, _ in grid]})
+    found, notes = settings_importance(summary, "roc_auc")
+    assert set(found["setting"]) == {"a", "b"} and found.set_index("setting")["importance"]["a"] > 0.99
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna raises ImportError
+    found, notes = settings_importance(summary, "roc_auc")
+    assert found.empty and notes == ["settings importance needs Optuna (pip install 'nnbin[optuna]', or pip "
+                                     "install optuna); not computed"]
