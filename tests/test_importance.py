@@ -1,6 +1,8 @@
 """Input importance (importance: true): checked against scikit-learn's permutation_importance on
-each fold's own model, on a generated table whose signal columns are known; the probe; the
-first-layer weights; resuming; the saved models need no probe."""
+each fold's own model (logistic regression on the fused engine, the shallow network with AdamW on
+the plain keras engine), on a generated table whose signal columns are known; the probe; the
+first-layer weights; resuming; the saved models need no probe. Settings importance on grids
+whose answer is known."""
 import json
 
 import numpy as np
@@ -37,7 +39,7 @@ def run(tmp_path_factory):
               "cv": {"folds": 10, "seed": 2},
               "models": [{"name": "logistic", "params": {"epochs": 40, "learning_rate": 0.05}},
                          {"name": "shallow", "params": {"hidden": [8], "activation": "tanh", "epochs": 40,
-                                                        "learning_rate": 0.02}}],
+                                                        "learning_rate": 0.02, "optimizer": "adamw"}}],
               "importance": {"repeats": 4, "seed": 5}}
     result = run_experiment(config, progress=False, output_dir=folder / "out", report=False)
     return config, folder, result
@@ -78,6 +80,7 @@ def test_each_folds_importances_equal_scikit_learns_on_that_folds_model(run):
     plan, folds, fitted = _fold_models(config, result)
     X = plan.dataset.X
     assert list(X.columns) == ["x1", "n1", "kind", "x2", "n2", "probe"]
+    assert set(result.trials.loc[result.trials["family"] == "shallow", "optimizer"]) == {"adamw"}  # keras engine
     checked = 0
     for fit in fitted.values():
         trial = fit.trial
@@ -228,6 +231,13 @@ def test_without_optuna_the_settings_importance_is_a_note(monkeypatch):
                             "roc_auc_mean": [0.5 + 0.05 * a for a, _ in grid]})
     found, notes = settings_importance(summary, "roc_auc")
     assert set(found["setting"]) == {"a", "b"} and found.set_index("setting")["importance"]["a"] > 0.99
+    many = [(a, b) for a in range(20) for b in range(10)]  # from 200 configurations: PED-ANOVA
+    summary_many = pd.DataFrame({"family": "f", "config": [f"f a={a} b={b}" for a, b in many],
+                                 "roc_auc_mean": [0.5 + 0.02 * a for a, _ in many]})
+    found_many, _ = settings_importance(summary_many, "roc_auc")
+    assert set(found_many["evaluator"]) == {"ped-anova"}
+    shares = found_many.set_index("setting")["importance"]
+    assert shares["a"] > 0.9 and shares["b"] < 0.1
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna raises ImportError
     found, notes = settings_importance(summary, "roc_auc")
     assert found.empty and notes == ["settings importance needs Optuna (pip install 'nnbin[optuna]', or pip "

@@ -31,6 +31,7 @@ FAULTY = {  # four work units: three fused stacks (one with early stopping and d
         {"name": "adamw", "params": {"hidden": [4], "optimizer": "adamw", "epochs": 4}},
     ],
     "metrics": ["roc_auc", "log_loss"], "refit": "best",
+    "importance": {"repeats": 2},  # computed on the driver from the weights the workers send back
 }
 PROGRESS = {  # one stack trained for a few seconds: the workers' progress reaches the bar meanwhile
     "dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "refit": "none",
@@ -168,6 +169,10 @@ def test_faults_lose_and_duplicate_nothing(runs, scenario):
     assert len(ids) == len(set(ids)) == len(expected)
     assert not (directory / "trials.damaged.jsonl").exists()
     pd.testing.assert_frame_equal(_metrics(directory), _metrics(runs["base"] / "local_faulty"), check_exact=True)
+    for table in ("importance.csv", "weights.csv"):  # fold models from workers, or trained again on resume
+        pd.testing.assert_frame_equal(pd.read_csv(directory / table), pd.read_csv(runs["base"] / "local_faulty" / table),
+                                      check_exact=True)
+    assert not [n for n in json.loads((directory / "run.json").read_text())["notes"] if n.startswith("importance")]
     events = runs["events"]
     if scenario == "faults":  # both faults happened while a task trained
         assert not any(events["faults"].values())
