@@ -214,9 +214,10 @@ def _settings_importance(result) -> None:
 
     table = result.settings_importance
     if table is None:
-        table, missing = settings_importance(result.summary, result.config.rank_by, result.config.importance.seed)
-        if missing:
-            raise NnbinError(missing[0])
+        found = settings_importance(result.summary, result.config.rank_by, result.config.importance.seed)
+        if found.notes:
+            raise NnbinError(found.notes[0])
+        table = found.table
     if table.empty:
         print("no family sweeps two or more settings over three or more configurations: nothing to rank")
         return

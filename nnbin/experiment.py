@@ -18,6 +18,7 @@ from nnbin.cv import make_inner_splits, make_trials, split_plan
 from nnbin.data import Dataset
 from nnbin.errors import ConfigError, Interrupted
 from nnbin.files import write_text
+from nnbin.importance import check_asked_configs, explain_inputs
 from nnbin.progress import FitBar
 from nnbin.refit import refits_known_in_advance
 from nnbin.results import prediction_table, summarize, write_predictions, write_tables
@@ -220,11 +221,7 @@ def plan_experiment(config: ExperimentConfig) -> ExperimentPlan:
         dataset = add_probe(dataset, importance.seed)
     development, test_rows, splits = split_plan(cv, dataset.y)
     trials = make_trials(config, splits)
-    unknown = sorted(set(importance.configs) - {t.label for t in trials})
-    if unknown:
-        known = list(dict.fromkeys(t.label for t in trials))
-        raise ConfigError(f"importance.configs names '{unknown[0]}', which is not a configuration of this "
-                          f"experiment; the configurations are: {', '.join(known[:6])}{' ...' if len(known) > 6 else ''}")
+    check_asked_configs(importance.configs, trials)
     inner_splits = make_inner_splits(dataset.y, splits, cv.inner_folds, cv.seed) if cv.nested else []
     inner_trials = make_trials(config, inner_splits) if cv.nested else []
     strategy = make_strategy(config, dataset.y, splits, trials, inner_trials)
@@ -345,27 +342,6 @@ def refit_models(result: ExperimentResult, plan: ExperimentPlan, searched, runne
     elif config.refit != "none":
         result.notes.append("no model was refitted: nested cross-validation scores the tuning "
                             "procedure; run again with cv.nested: false to refit and save models")
-
-
-def explain_inputs(result: ExperimentResult, plan: ExperimentPlan, searched, runner: TrialRunner, executor) -> None:
-    """With importance: true, each input's permutation importance and first-layer weights on
-    every validation fold of the chosen configurations (nnbin.importance) into the result."""
-    config = plan.config
-    if not config.importance.enabled:
-        return
-    if config.cv.nested:
-        result.notes.append("importance: not computed with nested cross-validation (its scored models are "
-                            "each tuned apart); run with cv.nested: false")
-        return
-    from nnbin.importance import input_importance
-    from nnbin.settings_importance import settings_importance
-
-    result.importance, result.input_weights, notes = input_importance(
-        config, plan.dataset, result.summary, searched.trials, runner, executor)
-    result.settings_importance, missing = settings_importance(result.summary, config.rank_by, config.importance.seed)
-    result.notes += notes + missing
-    # the probe is the last numeric input (nnbin.importance.add_probe)
-    result.metadata["importance_probe"] = plan.dataset.numeric[-1] if config.importance.probe else None
 
 
 def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> None:

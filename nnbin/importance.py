@@ -1,7 +1,8 @@
 """Which inputs drive the models: permutation importance of each original input column on every
 validation fold with that fold's own trained model (a categorical column's one-hot block
 permuted as one column), against a `probe` column of noise trained with the models (the
-course's "dud"); and each fold's first-layer weights per input (categories in reference coding).
+course's "dud"); each fold's first-layer weights per input (categories in reference coding);
+and the run's importance stage (`explain_inputs`).
 
 The permutations are those `sklearn.inspection.permutation_importance(random_state=seed)` draws,
 the seed of each fold derived from `importance.seed` and the fold (`fold_seed`), so that one
@@ -9,11 +10,13 @@ fold's importances can be checked against scikit-learn on that fold's model."""
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from nnbin.data import Dataset
+from nnbin.errors import ConfigError
 from nnbin.metrics import METRICS, higher_is_better
 
 PROBE = "probe"
@@ -159,15 +162,23 @@ def _fold_weights(trials: list, runner, executor, engine: str) -> tuple[dict, li
     return weights, notes
 
 
+class InputImportance(NamedTuple):
+    """What `input_importance` gives back."""
+
+    table: pd.DataFrame    # COLUMNS: one row per configuration, fold, input, permutation and metric
+    weights: pd.DataFrame  # WEIGHT_COLUMNS: one row per configuration, fold, input and unit
+    notes: list            # what the user must know (a fold model trained again that differs)
+
+
 def chosen_configs(summary: pd.DataFrame, asked) -> list[str]:
     """Each family's best configuration (summary order), then those asked for."""
     return list(dict.fromkeys([*summary.groupby("family", sort=False)["config"].first(), *asked]))
 
 
 def input_importance(config, dataset: Dataset, summary: pd.DataFrame, trials: list, runner,
-                     executor) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """(importance table, first-layer weights table, notes) of the chosen configurations' fold
-    models: COLUMNS and WEIGHT_COLUMNS, one row per fold, input and permutation (or unit)."""
+                     executor) -> InputImportance:
+    """The permutation importances and first-layer weights of the chosen configurations' fold
+    models (each family's best, then importance.configs)."""
     from nnbin.builders import build_model
 
     settings = config.importance
@@ -189,4 +200,35 @@ def input_importance(config, dataset: Dataset, summary: pd.DataFrame, trials: li
         rows += [{**where, **row} for row in
                  permutation_importance(keras_predict(model), X, y, groups, metrics, orders, config.threshold)]
         weight_rows += [{**where, **row} for row in first_layer_weights(weights[trial.id], dataset)]
-    return (pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(weight_rows, columns=WEIGHT_COLUMNS), notes)
+    return InputImportance(pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(weight_rows, columns=WEIGHT_COLUMNS),
+                           notes)
+
+
+def check_asked_configs(asked, trials: list) -> None:
+    """importance.configs must name configurations of the experiment (refused before training)."""
+    unknown = sorted(set(asked) - {t.label for t in trials})
+    if unknown:
+        known = list(dict.fromkeys(t.label for t in trials))
+        raise ConfigError(f"importance.configs names '{unknown[0]}', which is not a configuration of this "
+                          f"experiment; the configurations are: {', '.join(known[:6])}{' ...' if len(known) > 6 else ''}")
+
+
+def explain_inputs(result, plan, searched, runner, executor) -> None:
+    """The run's importance stage: with importance: true, each input's permutation importance
+    and first-layer weights on every validation fold of the chosen configurations, and each swept
+    setting's importance (nnbin.settings_importance), into the result."""
+    config = plan.config
+    if not config.importance.enabled:
+        return
+    if config.cv.nested:
+        result.notes.append("importance: not computed with nested cross-validation (its scored models are "
+                            "each tuned apart); run with cv.nested: false")
+        return
+    from nnbin.settings_importance import settings_importance
+
+    inputs = input_importance(config, plan.dataset, result.summary, searched.trials, runner, executor)
+    settings = settings_importance(result.summary, config.rank_by, config.importance.seed)
+    result.importance, result.input_weights, result.settings_importance = inputs.table, inputs.weights, settings.table
+    result.notes += inputs.notes + settings.notes
+    # the probe is the last numeric input (nnbin.importance.add_probe)
+    result.metadata["importance_probe"] = plan.dataset.numeric[-1] if config.importance.probe else None

@@ -5,6 +5,7 @@ means for a plot. Optuna is an extra (`pip install nnbin[optuna]`): without it, 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -70,13 +71,20 @@ def setting_importance(points: pd.DataFrame, maximize: bool, seed: int = 0) -> t
     return dict(optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)), name
 
 
-def settings_importance(summary: pd.DataFrame, rank_by: str, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
-    """(COLUMNS table, notes): every family with at least two swept settings over at least
-    three configurations (a single swept setting is all the importance there is)."""
+class SettingsImportance(NamedTuple):
+    """What `settings_importance` gives back."""
+
+    table: pd.DataFrame  # COLUMNS: one row per family and swept setting
+    notes: list          # MISSING without Optuna
+
+
+def settings_importance(summary: pd.DataFrame, rank_by: str, seed: int = 0) -> SettingsImportance:
+    """Each swept setting's importance, for every family with at least two swept settings over
+    at least three configurations (a single swept setting is all the importance there is)."""
     try:
         import optuna  # noqa: F401
     except ImportError:
-        return pd.DataFrame(columns=COLUMNS), [MISSING]
+        return SettingsImportance(pd.DataFrame(columns=COLUMNS), [MISSING])
     summary = summary.rename(columns={f"{rank_by}_mean": "score"})
     rows = []
     for family in dict.fromkeys(summary["family"]):
@@ -86,7 +94,7 @@ def settings_importance(summary: pd.DataFrame, rank_by: str, seed: int = 0) -> t
         found, evaluator = setting_importance(points, higher_is_better(rank_by), seed)
         rows += [{"family": family, "setting": s, "importance": v, "evaluator": evaluator,
                   "configurations": len(points)} for s, v in found.items()]
-    return pd.DataFrame(rows, columns=COLUMNS), []
+    return SettingsImportance(pd.DataFrame(rows, columns=COLUMNS), [])
 
 
 def marginal_means(points: pd.DataFrame, setting: str) -> pd.DataFrame:

@@ -38,8 +38,8 @@ def run(tmp_path_factory):
     config = {"name": "importance", "dataset": {"file": str(folder / "table.csv"), "target": "y"},
               "cv": {"folds": 10, "seed": 2},
               "models": [{"name": "logistic", "params": {"epochs": 40, "learning_rate": 0.05}},
-                         {"name": "shallow", "params": {"hidden": [8], "activation": "tanh", "epochs": 40,
-                                                        "learning_rate": 0.02, "optimizer": "adamw"}}],
+                         {"name": "shallow", "params": {"hidden": [8], "activation": "tanh", "epochs": 12,
+                                                        "learning_rate": 0.05, "optimizer": "adamw"}}],
               "importance": {"repeats": 4, "seed": 5}}
     result = run_experiment(config, progress=False, output_dir=folder / "out", report=False)
     return config, folder, result
@@ -60,9 +60,11 @@ class _FoldModel(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
 
-def _fold_models(config, result):
+@pytest.fixture(scope="module")
+def fold_models(run):
     """Every scored trial of the chosen configurations trained again on its fold (the engines
     are deterministic: the same model, checked on its stored probabilities)."""
+    config, _, result = run
     plan = plan_experiment(config_from_dict(config))
     chosen = set(result.importance["config"])
     trials = [t for t in plan.trials if t.label in chosen]
@@ -75,9 +77,9 @@ def _fold_models(config, result):
     return plan, folds, fitted
 
 
-def test_each_folds_importances_equal_scikit_learns_on_that_folds_model(run):
-    config, _, result = run
-    plan, folds, fitted = _fold_models(config, result)
+def test_each_folds_importances_equal_scikit_learns_on_that_folds_model(run, fold_models):
+    _, _, result = run
+    plan, folds, fitted = fold_models
     X = plan.dataset.X
     assert list(X.columns) == ["x1", "n1", "kind", "x2", "n2", "probe"]
     assert set(result.trials.loc[result.trials["family"] == "shallow", "optimizer"]) == {"adamw"}  # keras engine
@@ -112,9 +114,9 @@ def test_signal_columns_beat_the_probe_in_every_fold_and_noise_does_not(run):
         assert not rows.loc["probe", "beats_probe"]
 
 
-def test_first_layer_weights_per_fold_in_reference_coding(run):
-    config, _, result = run
-    plan, _, fitted = _fold_models(config, result)
+def test_first_layer_weights_per_fold_in_reference_coding(run, fold_models):
+    _, _, result = run
+    _, _, fitted = fold_models
     weights = result.input_weights
     for fit in fitted.values():
         kernel = fit.weights[0].astype(np.float64)  # (inputs: x1 n1 x2 n2 probe kind=a kind=b kind=c, units)
@@ -229,7 +231,7 @@ def test_without_optuna_the_settings_importance_is_a_note(monkeypatch):
     grid = [(a, b) for a in range(1, 6) for b in "xyz"]  # the score depends on a alone
     summary = pd.DataFrame({"family": "f", "config": [f"f a={a} b={b}" for a, b in grid],
                             "roc_auc_mean": [0.5 + 0.05 * a for a, _ in grid]})
-    found, notes = settings_importance(summary, "roc_auc")
+    found, notes = settings_importance(summary, "roc_auc")  # (table, notes)
     assert set(found["setting"]) == {"a", "b"} and found.set_index("setting")["importance"]["a"] > 0.99
     many = [(a, b) for a in range(20) for b in range(10)]  # from 200 configurations: PED-ANOVA
     summary_many = pd.DataFrame({"family": "f", "config": [f"f a={a} b={b}" for a, b in many],

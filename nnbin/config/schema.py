@@ -329,15 +329,10 @@ class ImportanceConfig(Strict):
             return {"enabled": True, **data}
         return data
 
-    @field_validator("repeats")
+    @field_validator("repeats", "seed")
     @classmethod
-    def _repeats(cls, v):
-        return check_number(v, low=1, integer=True)
-
-    @field_validator("seed")
-    @classmethod
-    def _seed(cls, v):
-        return check_number(v, low=0, integer=True)
+    def _counts(cls, v, info):
+        return check_number(v, low=1 if info.field_name == "repeats" else 0, integer=True)
 
 
 class ExperimentConfig(Strict):
