@@ -83,64 +83,76 @@ EXPECTED_WARNINGS = {"high_cardinality": "column 'zone' has 80 categories"}
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """Every table cross-validated, refitted and saved; then one fresh process predicts and
-    inspects with every saved model from the raw tables."""
-    folder = tmp_path_factory.mktemp("corpus")
-    runs = {}
-    for name, make in CORPUS.items():
-        frame, dataset = make()
-        path = folder / f"{name}.csv"
-        frame.to_csv(path, index=False)
-        config = {"name": name, "dataset": {"file": str(path), **dataset}, "cv": {"folds": 3, "seed": 1},
-                  "models": [{"name": "logistic", "params": {"epochs": 30, "learning_rate": 0.05}},
-                             {"name": "shallow", "params": {"hidden": [4], "activation": "tanh",
-                                                            "optimizer": "adamw", "epochs": 4,
-                                                            "learning_rate": 0.05}}]}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", NnbinWarning)
-            result = run_experiment(config, progress=False, output_dir=folder / name, report=False)
-        runs[name] = (path, frame, result, [str(w.message) for w in caught if w.category is NnbinWarning])
+def runs(tmp_path_factory):
+    """run(name): the table cross-validated, refitted and saved (once per table), as (folder, path
+    of its CSV, the frame, the result, the nnbin warnings)."""
+    folder, done = tmp_path_factory.mktemp("corpus"), {}
+
+    def run(name):
+        if name not in done:
+            frame, dataset = CORPUS[name]()
+            path = folder / f"{name}.csv"
+            frame.to_csv(path, index=False)
+            config = {"name": name, "dataset": {"file": str(path), **dataset}, "cv": {"folds": 3, "seed": 1},
+                      "models": [{"name": "logistic", "params": {"epochs": 30, "learning_rate": 0.05}},
+                                 {"name": "shallow", "params": {"hidden": [4], "activation": "tanh",
+                                                                "optimizer": "adamw", "epochs": 4,
+                                                                "learning_rate": 0.05}}]}
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", NnbinWarning)
+                result = run_experiment(config, progress=False, output_dir=folder / name, report=False)
+            done[name] = (folder, path, frame, result,
+                          [str(w.message) for w in caught if w.category is NnbinWarning])
+        return done[name]
+    return run
+
+
+@pytest.fixture(scope="module")
+def scored(runs):
+    """One fresh process predicts and inspects with every saved model from the raw tables."""
     script = ("import sys; from nnbin.cli import main\n"
               "for out, data in zip(sys.argv[1::2], sys.argv[2::2]):\n"
               "    for family in ('logistic', 'shallow'):\n"
               "        model = f'{out}/models/{family}'\n"
               "        assert main(['inspect', '--model', model]) == 0\n"
               "        assert main(['predict', '--model', model, '--data', data, '--out', f'{model}/scored.csv']) == 0\n")
-    arguments = [str(a) for name in CORPUS for a in (folder / name, runs[name][0])]
+    arguments = [str(a) for name in CORPUS for a in (runs(name)[0] / name, runs(name)[1])]
     process = subprocess.run([sys.executable, "-c", script, *arguments], cwd=ROOT, capture_output=True, text=True)
     assert process.returncode == 0, process.stderr[-2000:]
     assert "absl" not in process.stderr and "oneDNN" not in process.stderr  # TensorFlow's start-up lines muted
-    return folder, runs, process.stdout
+    return process.stdout
 
 
 @pytest.mark.parametrize("name", list(CORPUS))
-def test_every_table_goes_from_cv_to_predict_and_beats_a_constant(corpus, name):
-    folder, runs, inspected = corpus
-    path, frame, result, caught = runs[name]
+def test_every_table_goes_from_cv_to_a_saved_model(runs, name):
+    _, _, _, result, caught = runs(name)
     trials, summary = result.trials, result.summary
     assert len(trials) == 2 * 3 and (trials["status"] == "ok").all()
     assert set(trials.loc[trials["family"] == "shallow", "optimizer"]) == {"adamw"}   # the keras engine
     for row in summary.itertuples():                                # the tables agree
         assert row.roc_auc_mean == pytest.approx(trials.loc[trials["config"] == row.config, "roc_auc"].mean())
-    y = result.dataset.y
-    constant = -np.mean(y * np.log(y.mean()) + (1 - y) * np.log(1 - y.mean()))
-    for family in ("logistic", "shallow"):
-        scored = pd.read_csv(folder / name / "models" / family / "scored.csv")
-        assert len(scored) == len(frame) and scored["probability"].between(0, 1).all()
-        p = np.clip(scored["probability"].to_numpy(), 1e-7, 1 - 1e-7)
-        assert roc_auc_score(y, p) > 0.6, family
-        if family == "logistic":                      # trained long enough to be calibrated
-            assert -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)) < constant
-        info = json.loads((folder / name / "models" / family / "model.json").read_text())
-        assert info["reading"]["format"] == "csv"
     if name in EXPECTED_WARNINGS:
         assert any(EXPECTED_WARNINGS[name] in w for w in caught), caught
     if name == "imbalanced_1_to_50":
         assert result.metadata["validation_positives"] == {"min": 6, "max": 7}
 
 
-def test_inspect_described_every_saved_model(corpus):
-    _, _, inspected = corpus
-    assert inspected.count("layer(s),") == 2 * len(CORPUS)       # every model, in the course's notation
-    assert inspected.count("Logistic regression: coefficients") == len(CORPUS)
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_every_saved_model_scores_the_raw_table_in_a_fresh_process_and_beats_a_constant(runs, scored, name):
+    folder, _, frame, result, _ = runs(name)
+    y = result.dataset.y
+    constant = -np.mean(y * np.log(y.mean()) + (1 - y) * np.log(1 - y.mean()))
+    for family in ("logistic", "shallow"):
+        scores = pd.read_csv(folder / name / "models" / family / "scored.csv")
+        assert len(scores) == len(frame) and scores["probability"].between(0, 1).all()
+        p = np.clip(scores["probability"].to_numpy(), 1e-7, 1 - 1e-7)
+        assert roc_auc_score(y, p) > 0.6, family
+        if family == "logistic":                      # trained long enough to be calibrated
+            assert -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)) < constant
+        info = json.loads((folder / name / "models" / family / "model.json").read_text())
+        assert info["reading"]["format"] == "csv"
+
+
+def test_inspect_described_every_saved_model(scored):
+    assert scored.count("layer(s),") == 2 * len(CORPUS)       # every model, in the course's notation
+    assert scored.count("Logistic regression: coefficients") == len(CORPUS)

@@ -53,31 +53,55 @@ def run_shell_line(line: str) -> None:
         assert main(arguments) == 0, part
 
 
-def test_every_readme_block_runs_in_order(tmp_path, monkeypatch, capfd):
-    for folder in ("configs", "data"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    monkeypatch.chdir(tmp_path)
-    blocks = readme_blocks()
-    assert blocks[0][0] == "bash" and "# 1." in blocks[0][1]  # command 1 comes first
-    namespace: dict = {}
-    ran, not_run = 0, []
-    for language, code, reason, line in blocks:
-        if reason:
-            not_run.append(line)
-            continue
-        if language == "python":
-            exec(compile(code, f"README.md:{line}", "exec"), namespace)
-        elif language == "bash":
-            for command in code.splitlines():
-                if command.strip() and not command.lstrip().startswith("#"):
-                    run_shell_line(command)
-        elif language == "yaml":
-            assert isinstance(parse_yaml(code), dict), line
-        else:
-            continue  # text: output shown, a layout
-        ran += 1
-        err = capfd.readouterr().err
-        assert "Warning" not in err and "Traceback" not in err, (line, err[-2000:])
-    assert len(not_run) == 4 and ran >= 12, (ran, not_run)
-    assert (tmp_path / "scored.csv").is_file() and (tmp_path / "results" / "compare_baselines_3_folds").is_dir()
-    assert namespace["search"].best_score_ > 0.9  # the README's FusedSearchCV ran on breast_cancer
+PARTS = 6  # the blocks run in this many tests, in order (each part after the ones before it)
+
+
+class Readme:
+    """README.md's blocks run in order in one namespace, in a copy of configs/ and data/."""
+
+    def __init__(self, folder: Path):
+        for name in ("configs", "data"):
+            shutil.copytree(ROOT / name, folder / name)
+        self.folder, self.blocks, self.done = folder, readme_blocks(), 0
+        assert self.blocks[0][0] == "bash" and "# 1." in self.blocks[0][1]  # command 1 comes first
+        self.namespace: dict = {}
+        self.ran, self.not_run = 0, []
+
+    def run_until(self, end: int, capfd) -> None:
+        """Run the blocks before index `end` not run yet; no warning or traceback on stderr."""
+        for language, code, reason, line in self.blocks[self.done:end]:
+            self.done += 1
+            if reason:
+                self.not_run.append(line)
+                continue
+            if language == "python":
+                exec(compile(code, f"README.md:{line}", "exec"), self.namespace)
+            elif language == "bash":
+                for command in code.splitlines():
+                    if command.strip() and not command.lstrip().startswith("#"):
+                        run_shell_line(command)
+            elif language == "yaml":
+                assert isinstance(parse_yaml(code), dict), line
+            else:
+                continue  # text: output shown, a layout
+            self.ran += 1
+            err = capfd.readouterr().err
+            assert "Warning" not in err and "Traceback" not in err, (line, err[-2000:])
+
+
+@pytest.fixture(scope="module")
+def readme(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("readme")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        yield Readme(folder)
+
+
+@pytest.mark.parametrize("part", range(PARTS))
+def test_every_readme_block_runs_in_order(readme, part, capfd):
+    readme.run_until(len(readme.blocks) * (part + 1) // PARTS, capfd)
+    if part == PARTS - 1:
+        assert len(readme.not_run) == 4 and readme.ran >= 12, (readme.ran, readme.not_run)
+        assert (readme.folder / "scored.csv").is_file()
+        assert (readme.folder / "results" / "compare_baselines_3_folds").is_dir()
+        assert readme.namespace["search"].best_score_ > 0.9  # the README's FusedSearchCV ran on breast_cancer

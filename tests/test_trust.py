@@ -82,21 +82,35 @@ def _same(a, b):
     assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights)), a.trial.label
 
 
-def test_fused_results_are_bit_identical_in_any_stack(monkeypatch):
-    """Dropout, L2, folds of unequal size (4 folds of 150 rows, inner early-stopping splits),
-    patience, class-weight, activation and width mixes: alone, in one stack, in another order, and split
-    into small stacks across several compiled calls, every trial gives the same bits (weights too)."""
+@pytest.fixture(scope="module")
+def stacked():
+    """Every trial of STACKED trained in one stack: what each must give alone and in any stack."""
     config = config_from_dict(STACKED)
     data = config.dataset.load()
     trials = make_trials(config, make_splits(data.y, 4, seed=0))
-    together = _train(trials, data)
     assert {len(FoldData(data).get(t).y_fit) for t in trials} == {100, 101, 112, 113}
+    return data, trials, _train(trials, data)
+
+
+# Dropout, L2, folds of unequal size (4 folds of 150 rows, inner early-stopping splits), patience,
+# class-weight, activation and width mixes: alone, in one stack, in another order, and split into
+# small stacks across several compiled calls, every trial gives the same bits (weights too).
+def test_fused_results_are_bit_identical_alone_and_in_one_stack(stacked):
+    data, trials, together = stacked
     for trial in trials[:1] + trials[-1:]:      # the issue's case (patience 5, dropout 0.3) and its opposite
         _same(_train([trial], data)[trial.id], together[trial.id])
+
+
+def test_fused_results_are_bit_identical_in_another_order(stacked):
+    data, trials, together = stacked
     for trial_id, result in _train(trials[::-1], data).items():
         _same(result, together[trial_id])
-    monkeypatch.setattr(fused.schedule, "MAX_GROUP", 15)  # 9 stacks of 15 and 8 models, 3 calls
-    monkeypatch.setattr(fused.schedule, "STACKS_PER_CALL", 3)
+
+
+def test_fused_results_are_bit_identical_in_small_stacks_over_several_calls(stacked, monkeypatch):
+    data, trials, together = stacked
+    monkeypatch.setattr(fused.schedule, "MAX_GROUP", 43)  # stacks of 43, 43 and 42 models, a call each
+    monkeypatch.setattr(fused.schedule, "STACKS_PER_CALL", 1)
     for trial_id, result in _train(trials, data).items():
         _same(result, together[trial_id])
 
