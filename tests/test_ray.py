@@ -6,58 +6,18 @@ compared with are made here."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import ray_scenarios
 from nnbin.experiment import run_experiment
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINES = ROOT / "configs" / "compare_baselines.yaml"
-
-FAULTY = {  # four work units: three fused stacks (one with early stopping and dropout), one keras-engine configuration
-    "dataset": {"name": "breast_cancer"}, "cv": {"folds": 3, "seed": 4},
-    "models": [
-        {"name": "logistic", "params": {"epochs": 10}, "grid": {"learning_rate": [0.01, 0.1]}},
-        {"name": "shallow", "params": {"hidden": [8], "epochs": 10, "learning_rate": 0.01}},
-        {"name": "net", "params": {"hidden": [16, 8], "epochs": 15, "patience": 3, "dropout": 0.1,
-                                   "activation": "tanh"}, "grid": {"learning_rate": [0.01, 0.05]}},
-        {"name": "adamw", "params": {"hidden": [4], "optimizer": "adamw", "epochs": 4}},
-    ],
-    "metrics": ["roc_auc", "log_loss"], "refit": "best",
-    "importance": {"repeats": 2},  # computed on the driver from the weights the workers send back
-}
-PROGRESS = {  # one stack trained for a few seconds: the workers' progress reaches the bar meanwhile
-    "dataset": {"name": "iris_binary"}, "cv": {"folds": 3, "seed": 0}, "refit": "none",
-    "models": [{"name": "net", "params": {"hidden": [4], "epochs": 8000}}],
-}
-NESTED = {
-    "dataset": {"name": "breast_cancer"},
-    "cv": {"folds": 2, "nested": True, "inner_folds": 2, "seed": 1},
-    "models": [{"name": "logistic", "params": {"epochs": 5}, "grid": {"learning_rate": [0.01, 0.1]}}],
-    "metrics": ["roc_auc"], "tensorboard": True,
-}
-
-
-def _namespace_problem() -> str | None:
-    """Why Ray cannot be run in a loopback-only network namespace here (None: it can)."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return "Ray is not installed (pip install -e '.[ray]')"
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        return "needs unshare and ip (util-linux, iproute2) for a loopback-only network namespace"
-    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
-    if probe.returncode:
-        return f"cannot make a network namespace (unshare -n needs root): {probe.stderr.strip()[:120]}"
-    return None
-
+from ray_scenarios import BASELINES, FAULTY, NESTED
 
 def _drop_last_records(directory: Path, n: int) -> None:
     """A store as an interrupted run leaves it: the last n trials are missing."""
@@ -79,32 +39,18 @@ SCENARIOS = pytest.StashKey[dict]()
 
 
 def start_scenarios(config) -> dict:
-    """Start tests/ray_cluster_run.py in its loopback-only network namespace, in the background:
-    conftest.py calls this as soon as this module's tests are collected, so that Ray's ~90 s,
-    mostly spent in its own processes, overlap the other tests."""
+    """This session's scenarios (tests/ray_scenarios.py): those the pytest-xdist controller
+    started, or started here."""
     if SCENARIOS not in config.stash:
-        base = Path(tempfile.mkdtemp(prefix="nnbin-ray-"))
-        scenarios = {"base": base, "child": None, "problem": _namespace_problem()}
-        if scenarios["problem"] is None:
-            plan = {"dir": str(base / "ray"), "baselines_config": str(BASELINES), "faulty": FAULTY,
-                    "nested": NESTED, "progress": PROGRESS, "local_partial": str(base / "local_partial"),
-                    "ready": str(base / "ready")}
-            (base / "plan.json").write_text(json.dumps(plan))
-            with open(base / "child.log", "w") as log:
-                scenarios["child"] = subprocess.Popen(
-                    ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {sys.executable} "
-                     f"{ROOT / 'tests' / 'ray_cluster_run.py'} {base / 'plan.json'}"],
-                    stdout=log, stderr=subprocess.STDOUT, cwd=base)
-        config.stash[SCENARIOS] = scenarios
+        elsewhere = os.environ.get(ray_scenarios.ENV)
+        config.stash[SCENARIOS] = ray_scenarios.attach(Path(elsewhere)) if elsewhere else ray_scenarios.start()
     return config.stash[SCENARIOS]
 
 
 def stop_scenarios(config) -> None:
     scenarios = config.stash.get(SCENARIOS, None)
     if scenarios is not None:
-        if scenarios["child"] is not None:
-            scenarios["child"].kill()
-        shutil.rmtree(scenarios["base"], ignore_errors=True)
+        ray_scenarios.stop(scenarios)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +58,7 @@ def runs(request):
     scenarios = start_scenarios(request.config)
     if scenarios["problem"]:
         pytest.skip(scenarios["problem"])
-    base, child = scenarios["base"], scenarios["child"]
+    base = scenarios["base"]
     local = {"baselines": run_experiment(BASELINES, output_dir=base / "local_baselines", progress=False,
                                          report=False),
              "faulty": run_experiment(FAULTY, output_dir=base / "local_faulty", progress=False, report=False),
@@ -120,7 +66,7 @@ def runs(request):
     shutil.copytree(base / "local_faulty", base / "local_partial")
     _drop_last_records(base / "local_partial", 9)
     (base / "ready").touch()  # the scenarios' last step resumes this store on the cluster
-    code = child.wait(timeout=3600)  # a bound for a hang, not a speed: CI's own limit is 90 minutes
+    code = ray_scenarios.wait(scenarios)
     assert code == 0, (base / "child.log").read_text()[-4000:]
     ray_dir = base / "ray"
     return {"base": base, "ray": ray_dir, "local": local,
