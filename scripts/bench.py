@@ -904,24 +904,17 @@ def main() -> None:
     if args.executor_child:
         workload, epochs, cpus = args.executor_child.split(",")
         return executor_child(workload, int(epochs), int(cpus))
-    if args.search_child:
-        kind, workload, epochs = args.search_child.split(",")
-        return search_child(kind, workload, int(epochs))
-    if args.importance_child:
-        kind, workload, epochs = args.importance_child.split(",")
-        return importance_child(kind, workload, int(epochs))
+    for value, child_main in ((args.search_child, search_child), (args.importance_child, importance_child),
+                              (args.progress_child, progress_child), (args.halving_child, halving_child)):
+        if value:  # KIND,WORKLOAD,EPOCHS
+            kind, workload, epochs = value.split(",")
+            return child_main(kind, workload, int(epochs))
     if args.importance:
         workloads = ["reference", "larger"] if args.workload == "both" else [args.workload]
         return bench_importance(workloads, args.quick)
-    if args.progress_child:
-        mode, workload, epochs = args.progress_child.split(",")
-        return progress_child(mode, workload, int(epochs))
     if args.progress:
         workloads = ["larger", "tall"] if args.workload == "both" else [args.workload]
         return bench_progress(workloads, args.quick)
-    if args.halving_child:
-        kind, workload, epochs = args.halving_child.split(",")
-        return halving_child(kind, workload, int(epochs))
     if args.halving:  # --workload larger (default) or tall
         workload = "larger" if args.workload == "both" else args.workload
         return bench_halving(workload, 6 if args.quick else WORKLOADS[workload]["epochs"])
