@@ -60,12 +60,14 @@ def import_tensorflow():
         use_compilation_cache()
     if "tensorflow" in sys.modules or nnbin.USER_TF_LOG_LEVEL:
         import tensorflow as tf
+    else:
+        with quiet_native_stderr():
+            import tensorflow as tf
 
-        return tf
-    with quiet_native_stderr():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices("GPU")  # the device probe logs once more
+            tf.config.list_physical_devices("GPU")  # the device probe logs once more
+    # "N out of the last N calls triggered tf.function retracing": the stacked engine traces one
+    # graph per stack structure on purpose (searches whose rungs or batches differ in shape)
+    tf.get_logger().setLevel("ERROR")
     return tf
 
 

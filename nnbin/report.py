@@ -131,16 +131,25 @@ def plot_heatmap(trials: pd.DataFrame, family: str, axes_keys: tuple[str, str], 
     return _save(fig, path)
 
 
-def plot_search(trials: pd.DataFrame, family, metric: str, path: Path) -> Path:
-    """A random search: each configuration's mean score (± fold sd) against each drawn setting,
-    one panel per setting (log axis for loguniform draws)."""
+def plot_search(trials: pd.DataFrame, family, metric: str, path: Path, kind: str = "random") -> Path:
+    """A random or TPE search: each configuration's mean score (± fold sd) against each drawn
+    setting, one panel per setting (log axis for loguniform draws); for TPE first each point's
+    score and the best so far against the number of points, in the order asked."""
     plt = _pyplot()
     rows = trials[(trials["family"] == family.name) & (trials["status"] == "ok")]
     keys = [k for k in family.grid if k in rows and rows[k].astype(str).nunique() > 1]
-    per_config = rows.groupby("config").agg(mean=(metric, "mean"), sd=(metric, "std"),
-                                            **{k: (k, "first") for k in keys})
-    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.2 * max(len(keys), 1), 3.6), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    per_config = rows.groupby("config", sort=False).agg(mean=(metric, "mean"), sd=(metric, "std"),
+                                                        **{k: (k, "first") for k in keys})
+    panels = len(keys) + (kind == "tpe")
+    fig, axes = plt.subplots(1, max(panels, 1), figsize=(4.2 * max(panels, 1), 3.6), squeeze=False)
+    if kind == "tpe":
+        best = per_config["mean"].cummax() if higher_is_better(metric) else per_config["mean"].cummin()
+        points = range(1, len(per_config) + 1)
+        axes[0][0].plot(points, per_config["mean"], "o", alpha=0.7, label="point")
+        axes[0][0].plot(points, best, "-", color="tab:red", label="best so far")
+        axes[0][0].set(xlabel="points, in the order asked", ylabel=f"mean {metric}")
+        axes[0][0].legend(fontsize=8)
+    for ax, key in zip(axes[0][kind == "tpe":], keys):
         values = per_config[key]
         numeric = pd.api.types.is_numeric_dtype(values)
         x = values if numeric else values.astype(str)
@@ -148,7 +157,8 @@ def plot_search(trials: pd.DataFrame, family, metric: str, path: Path) -> Path:
         if isinstance(family.grid[key], dict) and "loguniform" in family.grid[key]:
             ax.set_xscale("log")
         ax.set(xlabel=key, ylabel=f"mean {metric}")
-    fig.suptitle(f"{family.name}: random search, {len(per_config)} configurations (± sd over folds)")
+    fig.suptitle(f"{family.name}: {'TPE' if kind == 'tpe' else 'random'} search, {len(per_config)} "
+                 "configurations (± sd over folds)")
     return _save(fig, path)
 
 
@@ -213,8 +223,9 @@ def make_plots(result, output_dir: Path) -> list[Path]:
         paths.append(plot_depth_vs_width(result.summary, result.metadata["dataset"]["inputs"], metric,
                                          output_dir / "depth_vs_width.png"))
     for family in result.config.models:
-        if result.config.search.kind == "random" and family.grid:
-            paths.append(plot_search(result.trials, family, metric, output_dir / f"search_{family.name}.png"))
+        if result.config.search.kind in ("random", "tpe") and family.grid:
+            paths.append(plot_search(result.trials, family, metric, output_dir / f"search_{family.name}.png",
+                                     result.config.search.kind))
             continue
         axes_keys = heatmap_axes(result.trials[result.trials["family"] == family.name], list(family.grid))
         if axes_keys:

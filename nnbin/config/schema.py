@@ -257,15 +257,17 @@ class FamilyConfig(Strict):
 
 class SearchConfig(Strict):
     """How grid points are chosen: every combination (grid), n_iter random points per family
-    (random), or every combination through successive halving on epochs (halving)."""
+    (random), every combination through successive halving on epochs (halving), or n_iter
+    points per family proposed by Optuna's TPE sampler, `batch` at a time (tpe)."""
 
-    kind: Literal["grid", "random", "halving"] = "grid"
+    kind: Literal["grid", "random", "halving", "tpe"] = "grid"
     n_iter: int = 20
     seed: int = 0
+    batch: int = 16
     factor: int = 3
     min_epochs: int = 10
 
-    @field_validator("n_iter", "min_epochs")
+    @field_validator("n_iter", "min_epochs", "batch")
     @classmethod
     def _at_least_one(cls, v):
         return check_number(v, low=1, integer=True)
@@ -282,12 +284,13 @@ class SearchConfig(Strict):
 
     @model_validator(mode="after")
     def _keys_of_the_kind(self):
-        for kind, keys in (("random", {"n_iter", "seed"}), ("halving", {"factor", "min_epochs"})):
+        for kinds, keys in ((("random", "tpe"), {"n_iter", "seed"}), (("tpe",), {"batch"}),
+                            (("halving",), {"factor", "min_epochs"})):
             given = sorted(keys & changed_fields(self))
-            if given and self.kind != kind:
-                one = len(given) == 1
+            if given and self.kind not in kinds:
+                one, kind = len(given) == 1, " or ".join(kinds)
                 raise ValueError(f"{', '.join(given)} appl{'ies' if one else 'y'} to kind: {kind}; "
-                                 f"remove {'it' if one else 'them'}, or set kind: {kind}")
+                                 f"remove {'it' if one else 'them'}, or set kind: {kinds[0]}")
         return self
 
 

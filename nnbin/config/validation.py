@@ -108,6 +108,8 @@ def validate_grid(config: ExperimentConfig):
                         f"regression), so {key} would be ignored; remove it, or add hidden layers "
                         "(hidden: [16], or depth: 1 with width: 16)")
     _check_cv_keys_used(config)
+    if config.search.kind == "tpe":
+        _check_tpe(config)
 
 
 def normal_value(key: str, value):
@@ -140,9 +142,9 @@ def _check_layer_keys(i: int, family: FamilyConfig) -> None:
 
 def _check_distribution(config: ExperimentConfig, where: str, key: str, values: dict) -> None:
     """A distribution in a grid: random search only, a known form, bounds valid for the setting."""
-    if config.search.kind != "random":
-        raise ConfigError(f"{where}: a distribution ({', '.join(values)}) is drawn from by a random "
-                          "search; add search: {kind: random, n_iter: 20}, or list the values")
+    if config.search.kind not in ("random", "tpe"):
+        raise ConfigError(f"{where}: a distribution ({', '.join(values)}) is drawn from by a random or "
+                          "TPE search; add search: {kind: random, n_iter: 20}, or list the values")
     try:
         kind, low, high = check_distribution(values)
     except ValueError as exc:
@@ -155,6 +157,17 @@ def _check_distribution(config: ExperimentConfig, where: str, key: str, values: 
     annotation = Hyper.model_fields[key].annotation
     if kind != "int" and int in (annotation, *getattr(annotation, "__args__", ())):
         raise ConfigError(f"{where}: {key} takes whole numbers; use {{int: [{int(low)}, {int(high)}]}}")
+
+
+def _check_tpe(config: ExperimentConfig) -> None:
+    """A TPE search needs Optuna (refused before training without it) and plain cross-validation."""
+    import importlib.util
+
+    if importlib.util.find_spec("optuna") is None:
+        raise ConfigError("search.kind: tpe proposes points with Optuna, which is not installed: "
+                          "pip install 'nnbin[optuna]' (or pip install optuna), or use kind: random")
+    if config.cv.nested:
+        raise ConfigError("search.kind: tpe with cv.nested: true is not supported; set cv.nested: false")
 
 
 def _check_cv_keys_used(config: ExperimentConfig) -> None:

@@ -53,6 +53,9 @@ def family_points(name: str, grid: dict, search) -> list[dict]:
     the family's name, so a larger n_iter keeps the points of a smaller one (and resumes them);
     repeated points are dropped."""
     keys = list(grid)
+    if search.kind == "tpe":  # the points checked before a TPE search: each distribution's bounds
+        corners = [[*check_distribution(v)[1:]] if is_distribution(v) else v for v in grid.values()]
+        return [dict(zip(keys, values)) for values in itertools.product(*corners)]
     if search.kind != "random":
         return [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
     stream = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)

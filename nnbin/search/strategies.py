@@ -1,5 +1,5 @@
 """The searches of an experiment, as strategies of the one protocol (nnbin.search.protocol):
-plain cross-validation (grid, random), nested cross-validation, successive halving; and
+plain cross-validation (grid, random), nested cross-validation, successive halving, TPE; and
 `make_strategy`, the strategy of a config's `search` and `cv` settings. A new search is one
 more class here."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 from nnbin.core.trials import Split, Trial
 from nnbin.search.protocol import CrossValidation, Evaluate, SearchOutcome, Strategy
 
-__all__ = ["CrossValidation", "Evaluate", "NestedCrossValidation", "SearchOutcome", "Strategy",
+__all__ = ["BayesianSearch", "CrossValidation", "Evaluate", "NestedCrossValidation", "SearchOutcome", "Strategy",
            "SuccessiveHalving", "make_strategy"]
 
 
@@ -79,6 +79,37 @@ class SuccessiveHalving:
                 "inner_trials.csv")
 
 
+@dataclass
+class BayesianSearch:
+    """search.kind: tpe (nnbin.search.tpe): per family, n_iter points proposed by Optuna's TPE
+    sampler, `batch` at a time, each batch cross-validated together."""
+
+    config: object               # the ExperimentConfig
+    splits: list[Split]
+    refits_known_in_advance = False
+    distinct: int | None = None  # distinct configurations cross-validated, once run
+
+    def planned(self) -> int:
+        """At most n_iter points per family (a point asked twice is cross-validated once)."""
+        return sum(self.config.search.n_iter if f.grid else 1 for f in self.config.models) * len(self.splits)
+
+    def resumable(self, stored: dict) -> int:
+        return len(stored)  # the points are known only as they are asked
+
+    def run(self, evaluate: Evaluate) -> SearchOutcome:
+        from nnbin.search.tpe import run_tpe
+
+        trials, records = run_tpe(self.config, evaluate, self.splits)
+        self.distinct = len({(t.family, t.label) for t in trials})
+        return SearchOutcome(trials, records)
+
+    def note(self) -> str:
+        search = self.config.search
+        return (f"TPE search (Optuna's TPESampler, multivariate, constant liar): {search.n_iter} points per family, "
+                f"{search.batch} at a time, seed {search.seed}; {self.distinct} distinct configurations "
+                "cross-validated")
+
+
 def make_strategy(config, y, splits: list[Split], trials: list[Trial], inner_trials: list[Trial]) -> Strategy:
     """The strategy of an experiment's `search` and `cv` settings.
 
@@ -99,4 +130,6 @@ def make_strategy(config, y, splits: list[Split], trials: list[Trial], inner_tri
         return NestedCrossValidation(trials, inner_trials, len(config.models), len(splits), config.rank_by)
     if config.search.kind == "halving":
         return SuccessiveHalving(config, y, splits)
+    if config.search.kind == "tpe":
+        return BayesianSearch(config, splits)
     return CrossValidation(trials)
