@@ -16,6 +16,7 @@
     python scripts/bench.py --halving --workload tall   # the same on 50,000 rows, where training dominates
     python scripts/bench.py --progress            # live progress: its cost, and how often the bar moves
     python scripts/bench.py --importance          # importance: true vs false (reference and larger): its cost
+    python scripts/bench.py --search-strategies   # random vs TPE vs halving, equal budgets, 3 tables, 5 seeds
 
 Each engine runs in its own process, one after another, so wall time (imports included)
 and peak resident memory are its own. Engines: fused and keras (nnbin's two), course (the
@@ -788,6 +789,82 @@ def bench_importance(workloads: list, quick: bool, repeats: int = 2) -> None:
               f"without: {on / off:.2f}x (best of {repeats}; the probe adds one input column)")
 
 
+# ---------------------------------------------------------------- search strategies
+
+STRATEGY_BUDGET = 24  # configurations each search considers
+STRATEGY_TABLES = {   # table -> (epochs, batch size)
+    "breast_cancer": (30, 32),
+    "narrow_20000x30": (15, 256),   # generated: the parity of three inputs' signs, 27 noise inputs
+    "patients": (50, 32),
+}
+
+
+def _strategy_dataset(table: str) -> dict:
+    if table == "breast_cancer":
+        return {"name": "breast_cancer"}
+    if table == "patients":
+        return {"file": os.path.join(os.path.dirname(__file__), "..", "data", "patients.csv"), "target": "outcome",
+                "positive_class": "disease", "drop": ["patient_id"]}
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 30))
+    y = (np.sign(X[:, 0]) * np.sign(X[:, 1]) * np.sign(X[:, 2]) > 0) ^ (rng.random(20_000) < 0.1)
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "nnbin_bench_narrow.csv")
+    pd.DataFrame(X, columns=[f"x{i}" for i in range(30)]).assign(y=y.astype(int)).to_csv(path, index=False)
+    return {"file": path, "target": "y"}
+
+
+def strategy_child(kind: str, table: str, seed: int) -> None:
+    """One search (random, tpe or halving) on one table: the best cross-validated ROC AUC found."""
+    from nnbin.config import config_from_dict
+    from nnbin.experiment import run_experiment
+
+    epochs, batch = STRATEGY_TABLES[table]
+    if kind == "halving":  # a grid of the budget's size: 3 widths x 2 depths x 4 learning rates
+        grid = {"width": [8, 32, 128], "depth": [1, 2], "learning_rate": [0.0001, 0.001, 0.01, 0.1]}
+        search = {"kind": "halving", "factor": 3, "min_epochs": max(1, epochs // 9)}
+    else:
+        grid = {"width": {"int": [2, 128]}, "depth": [1, 2, 3], "learning_rate": {"loguniform": [0.0001, 0.3]},
+                "activation": ["relu", "tanh"]}
+        search = {"kind": kind, "n_iter": STRATEGY_BUDGET, "seed": seed, **({"batch": 8} if kind == "tpe" else {})}
+    config = {"name": f"strategy_{kind}", "dataset": _strategy_dataset(table), "cv": {"folds": 5, "seed": 0},
+              "models": [{"name": "net", "params": {"epochs": epochs, "batch_size": batch}, "grid": grid}],
+              "search": search, "metrics": ["roc_auc"], "refit": "none", "device": "cpu"}
+    start = time.perf_counter()
+    run = run_experiment(config_from_dict(config), progress=False, write=False)
+    print("BENCH-RESULT " + json.dumps({"seconds": time.perf_counter() - start,
+                                        "best": float(run.summary["roc_auc_mean"].iloc[0]),
+                                        "config": run.summary["config"].iloc[0],
+                                        "configurations": int(run.summary.shape[0]),
+                                        "fits": int(run.metadata["fits"]["scored"] + run.metadata["fits"]["inner"])}),
+          flush=True)
+    os._exit(0)
+
+
+def bench_strategies(quick: bool, seeds: int = 5) -> None:
+    """Random, TPE and halving at equal budgets (the same number of configurations considered) on
+    each table: the best cross-validated ROC AUC found, mean and spread over the search seeds."""
+    import statistics
+
+    for table in STRATEGY_TABLES:
+        print(f"\n## search strategies, {table}: {STRATEGY_BUDGET} configurations each, 5-fold CV, "
+              f"{STRATEGY_TABLES[table][0]} epochs" + (" (quick)" if quick else ""))
+        print(f"{'search':<9} {'seeds':>5} {'best AUC mean':>14} {'sd':>7} {'min':>7} {'max':>7} {'wall s mean':>12} "
+              f"{'fits':>6}  best configuration (first seed)")
+        for kind in ("random", "tpe", "halving"):
+            results = []
+            for seed in range(1 if quick or kind == "halving" else seeds):  # halving has no search seed
+                result, wall = run_script(["--strategy-child", f"{kind},{table},{seed}"] + (["--quick"] if quick else []),
+                                          f"{kind} on {table}")
+                results.append({**result, "wall": wall})
+            best = [r["best"] for r in results]
+            print(f"{kind:<9} {len(results):>5} {statistics.mean(best):>14.4f} "
+                  f"{statistics.stdev(best) if len(best) > 1 else 0.0:>7.4f} {min(best):>7.4f} {max(best):>7.4f} "
+                  f"{statistics.mean(r['wall'] for r in results):>12.1f} {results[0]['fits']:>6}  {results[0]['config']}")
+
+
 # ---------------------------------------------------------------- live progress
 PROGRESS_MODES = {
     "quiet": "no bar (--quiet): each compiled call in one piece",
@@ -888,6 +965,9 @@ def main() -> None:
     parser.add_argument("--importance", action="store_true",
                         help="importance: true against false on the reference and larger workloads: its cost")
     parser.add_argument("--importance-child", help=argparse.SUPPRESS)  # child: off|on,WORKLOAD,EPOCHS
+    parser.add_argument("--search-strategies", action="store_true",
+                        help="random vs TPE vs halving at equal budgets on three tables (mean and spread over 5 seeds)")
+    parser.add_argument("--strategy-child", help=argparse.SUPPRESS)  # child: KIND,TABLE,SEED
     parser.add_argument("--peers", action="store_true",
                         help="W1 with nnbin, scikit-learn, KerasTuner and Optuna (pip install -e '.[bench]')")
     parser.add_argument("--peer-child", help=argparse.SUPPRESS)  # child: kerastuner|optuna,EPOCHS
@@ -904,6 +984,13 @@ def main() -> None:
     if args.executor_child:
         workload, epochs, cpus = args.executor_child.split(",")
         return executor_child(workload, int(epochs), int(cpus))
+    if args.strategy_child:
+        kind, table, seed = args.strategy_child.split(",")
+        if args.quick:
+            STRATEGY_TABLES[table] = (2, STRATEGY_TABLES[table][1])
+        return strategy_child(kind, table, int(seed))
+    if args.search_strategies:
+        return bench_strategies(args.quick)
     for value, child_main in ((args.search_child, search_child), (args.importance_child, importance_child),
                               (args.progress_child, progress_child), (args.halving_child, halving_child)):
         if value:  # KIND,WORKLOAD,EPOCHS
