@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -95,3 +96,28 @@ def test_without_optuna_a_tpe_config_is_refused_before_training(monkeypatch):
 def test_tpe_keys_are_refused_with_other_kinds():
     with pytest.raises(ConfigError, match="batch applies to kind: tpe"):
         run_experiment({**TPE, "search": {"kind": "random", "batch": 4}}, progress=False, write=False)
+
+
+def test_fused_tpe_search_cv_scores_its_candidates_as_fused_search_cv_does():
+    from optuna.distributions import FloatDistribution
+    from sklearn.base import clone
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nnbin.sklearn import FusedSearchCV, FusedTPESearchCV, NNBinClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(StandardScaler(), NNBinClassifier(epochs=4, random_state=0))
+    space = {"nnbinclassifier__hidden": [(4,), (8, 4)],
+             "nnbinclassifier__learning_rate": FloatDistribution(1e-4, 0.1, log=True)}
+    search = FusedTPESearchCV(model, space, n_iter=6, batch=3, cv=3, scoring="roc_auc", random_state=1).fit(X, y)
+    results = search.cv_results_
+    assert len(results["params"]) == 6 and results["rank_test_score"].min() == 1
+    assert search.best_params_ == results["params"][results["rank_test_score"].argmin()]
+    assert clone(search).get_params()["batch"] == 3
+    again = clone(search).fit(X, y)                      # the same seed: the same candidates
+    assert again.cv_results_["params"] == results["params"]
+    grid = FusedSearchCV(model, [{k: [v] for k, v in p.items()} for p in results["params"]], cv=3,
+                         scoring="roc_auc", refit=False).fit(X, y)
+    np.testing.assert_array_equal(grid.cv_results_["mean_test_score"], results["mean_test_score"])

@@ -7,9 +7,10 @@ engine's row order (`nnbin.engines.fused.epoch_order`), so a fit here and the sa
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -19,6 +20,7 @@ from nnbin.core.arguments import keyword_only
 from nnbin.core.errors import ConfigError
 from nnbin.core.settings import check_setting, coerce_setting
 from nnbin.core.specs import TRAIN_SETTINGS, TrainSpec
+from nnbin.core.trials import TrainedTrial
 
 SEED_LIMIT = 2 ** 31 - 1
 
@@ -299,3 +301,25 @@ def steps_per_call(steps: int, most: int = 32) -> int:
     """Mini-batches per graph call: the largest divisor of an epoch's steps up to `most`, so that
     no call runs across the end of an epoch (the next epoch's order)."""
     return max(d for d in range(1, min(steps, most) + 1) if steps % d == 0)
+
+
+def classifier_fits(estimators: dict):
+    """FusedSearchCV's fallback of the stacked engine for optimizers it does not fuse: each trial
+    a fit of its candidate's NNBinClassifier (`estimators` by candidate, seeded by the trial) on
+    its fold's rows."""
+    def train(trials, folds, keep_models=False, progress=None):
+        values, labels = folds.table().values, folds.labels
+        for trial in trials:
+            estimator = clone(estimators[trial.point["candidate"]]).set_params(random_state=trial.seed)
+            start = time.perf_counter()
+            try:
+                estimator.fit(values[trial.split.train], labels[trial.split.train])
+                y_prob = estimator.predict_proba(values[trial.split.validation])[:, 1]
+                logits = estimator.decision_function(values[trial.split.validation])
+                status = "ok"
+            except ValueError:  # diverged: scored as error_score
+                y_prob = logits = np.full(len(trial.split.validation), np.nan)
+                status = "diverged"
+            yield TrainedTrial(trial, y_prob, {}, fit_seconds=time.perf_counter() - start, status=status,
+                              logits=logits)
+    return train

@@ -16,9 +16,9 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted, indexable
 
 from nnbin.core.arguments import keyword_only
-from nnbin.core.trials import Split, Trial, TrialRecord, TrainedTrial
+from nnbin.core.trials import Split, Trial, TrialRecord
 from nnbin.search.ranking import rank_scores
-from nnbin.sklearn.classifier import NNBinClassifier, fit_seed
+from nnbin.sklearn.classifier import NNBinClassifier, classifier_fits, fit_seed
 
 
 class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -93,17 +93,13 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         X, y = indexable(X, y)
         y = np.asarray(y)
         _final_step(self.estimator)  # refuses any other estimator before work starts
-        candidates = self._candidates()
         scorers = self._scorers()
         refit_metric = self._refit_metric(scorers)
         splits = list(check_cv(self.cv, y, classifier=True).split(X, y, groups))
         classes = np.unique(y)
         if len(classes) != 2:
             raise ValueError(f"Only binary classification is supported: y holds {len(classes)} classes")
-        if self.verbose:
-            print(f"Fitting {len(splits)} folds for each of {len(candidates)} candidates, totalling "
-                  f"{len(splits) * len(candidates)} fits")
-        scores, fit_times, score_times = self._cross_validate(X, y, splits, candidates, scorers)
+        candidates, (scores, fit_times, score_times) = self._search(X, y, splits, scorers, refit_metric)
         self.multimetric_ = not _single(self.scoring)
         self.scorer_ = scorers if self.multimetric_ else scorers["score"]
         self.n_splits_ = len(splits)
@@ -122,6 +118,14 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 self.n_features_in_ = self.best_estimator_.n_features_in_
         self.classes_ = classes
         return self
+
+    def _search(self, X, y, splits, scorers, refit_metric) -> tuple[list[dict], tuple]:
+        """(candidates, their `_cross_validate` scores and times): the grid or sample, all at once."""
+        candidates = self._candidates()
+        if self.verbose:
+            print(f"Fitting {len(splits)} folds for each of {len(candidates)} candidates, totalling "
+                  f"{len(splits) * len(candidates)} fits")
+        return candidates, self._cross_validate(X, y, splits, candidates, scorers)
 
     def _cross_validate(self, X, y, splits, candidates, scorers) -> tuple[dict, np.ndarray, np.ndarray]:
         """Every candidate on every split through the search protocol (one `CrossValidation`
@@ -145,7 +149,7 @@ class FusedSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 trials += [Trial("candidate", {"candidate": i}, estimators[i].hyper(),
                                  Split(0, k, train, validation), seed, f"{i}/{k}")
                            for k, (train, validation) in enumerate(rows)]
-        plain = _classifier_fits(estimators)
+        plain = classifier_fits(estimators)
         with FitBar(len(trials), self.verbose > 0, desc="FusedSearchCV") as bar:
             def evaluate(batch: list[Trial]) -> list[TrialRecord]:  # per setting of the earlier steps
                 records = {}
@@ -357,27 +361,6 @@ def _fold_rows(splits: list, stacked: bool) -> list[tuple[np.ndarray, np.ndarray
         rows.append((offset + np.arange(n_train), offset + n_train + np.arange(n_val)))
         offset += n_train + n_val
     return rows
-
-
-def _classifier_fits(estimators: dict):
-    """The stacked engine's fallback for optimizers it does not fuse: each trial a fit of its
-    candidate's NNBinClassifier (seeded by the trial) on its fold's rows."""
-    def train(trials, folds, keep_models=False, progress=None):
-        values, labels = folds.table().values, folds.labels
-        for trial in trials:
-            estimator = clone(estimators[trial.point["candidate"]]).set_params(random_state=trial.seed)
-            start = time.perf_counter()
-            try:
-                estimator.fit(values[trial.split.train], labels[trial.split.train])
-                y_prob = estimator.predict_proba(values[trial.split.validation])[:, 1]
-                logits = estimator.decision_function(values[trial.split.validation])
-                status = "ok"
-            except ValueError:  # diverged: scored as error_score
-                y_prob = logits = np.full(len(trial.split.validation), np.nan)
-                status = "diverged"
-            yield TrainedTrial(trial, y_prob, {}, fit_seconds=time.perf_counter() - start, status=status,
-                              logits=logits)
-    return train
 
 
 def _results(candidates: list[dict], scores: dict, fit_times, score_times) -> dict:
