@@ -187,6 +187,8 @@ def input_importance(config, dataset: Dataset, summary: pd.DataFrame, trials: li
     labels = set(chosen_configs(summary, settings.configs))
     scored = [t for t in trials if t.label in labels and runner.done[t.id].row["status"] == "ok"]
     weights, notes = _fold_weights(scored, runner, executor, config.engine)
+    notes += [f"importance.configs names '{c}', which the search did not cross-validate: left out"
+              for c in settings.configs if c not in {t.label for t in trials}]
     rows, weight_rows = [], []
     for trial in scored:
         model = build_model(trial.hyper.spec(seed=trial.seed), dataset.n_inputs, compile=False)
