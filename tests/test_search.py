@@ -49,7 +49,7 @@ BASE = {"dataset": {"name": "iris_binary"}}
 
 @pytest.mark.parametrize("grid, search, message", [
     ({"learning_rate": {"loguniform": [1e-3, 1e-1]}}, None,
-     "models[0].grid.learning_rate: a distribution (loguniform) is drawn from by a random search"),
+     "models[0].grid.learning_rate: a distribution (loguniform) is drawn from by a random or TPE search"),
     ({"learning_rate": {"loguniform": [0, 1]}}, "random", "loguniform needs low > 0"),
     ({"learning_rate": {"loguniform": [0.1, 0.01]}}, "random", "low < high"),
     ({"epochs": {"uniform": [1, 10]}}, "random", "models[0].grid.epochs: epochs takes whole numbers; use {int: [1, 10]}"),
@@ -67,7 +67,7 @@ def test_bad_distributions_name_their_key(grid, search, message):
 
 
 def test_search_keys_need_a_random_search():
-    with pytest.raises(ConfigError, match="search: n_iter applies to kind: random; remove it"):
+    with pytest.raises(ConfigError, match="search: n_iter applies to kind: random or tpe; remove it"):
         config_from_dict({**BASE, "search": {"n_iter": 5}, "models": [{"name": "logistic"}]})
 
 

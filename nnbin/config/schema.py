@@ -267,20 +267,10 @@ class SearchConfig(Strict):
     factor: int = 3
     min_epochs: int = 10
 
-    @field_validator("n_iter", "min_epochs", "batch")
+    @field_validator("n_iter", "min_epochs", "batch", "seed", "factor")
     @classmethod
-    def _at_least_one(cls, v):
-        return check_number(v, low=1, integer=True)
-
-    @field_validator("seed")
-    @classmethod
-    def _seed(cls, v):
-        return check_number(v, low=0, integer=True)
-
-    @field_validator("factor")
-    @classmethod
-    def _factor(cls, v):
-        return check_number(v, low=2, integer=True)
+    def _whole_numbers(cls, v, info):
+        return check_number(v, low={"seed": 0, "factor": 2}.get(info.field_name, 1), integer=True)
 
     @model_validator(mode="after")
     def _keys_of_the_kind(self):
