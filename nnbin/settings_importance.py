@@ -112,8 +112,9 @@ def plot_settings(summary: pd.DataFrame, rank_by: str, path, importance: pd.Data
     from nnbin.report import _pyplot, _save
 
     summary = summary.rename(columns={f"{rank_by}_mean": "score"})
-    panels = [(family, setting, swept_points(summary, family)) for family in dict.fromkeys(summary["family"])
-              for setting in swept_points(summary, family).columns if setting != "score"]
+    points = {family: swept_points(summary, family) for family in dict.fromkeys(summary["family"])}
+    panels = [(family, setting, table) for family, table in points.items() for setting in table.columns
+              if setting != "score"]
     if not panels:
         return None
     shares = {} if importance is None else {(r.family, r.setting): r.importance for r in importance.itertuples()}
