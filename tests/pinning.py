@@ -134,8 +134,11 @@ def experiment_outputs(name: str, directory: Path) -> dict[str, str]:
             files[f"{table}.csv"] = _csv(pd.read_csv(directory / f"{table}.csv"))
     run = json.loads((directory / "run.json").read_text())
     run["config"]["output_dir"] = "<output_dir>"  # where it ran: not a result
-    if not run["config"].get("importance", {}).get("enabled", False):  # a section newer than the pins: off,
-        run["config"].pop("importance", None)                          # it changes no output
+    # keys newer than the pins, left out at their defaults (they change no output there)
+    if not run["config"].get("importance", {}).get("enabled", False):
+        run["config"].pop("importance", None)
+    if run["config"]["search"].get("kind") != "tpe" and run["config"]["search"].get("batch") == 16:
+        run["config"]["search"].pop("batch")
     files["run.json"] = json.dumps({k: v for k, v in run.items() if k not in VOLATILE_RUN_KEYS},
                                    indent=1, sort_keys=True)
     for model_dir in sorted((directory / "models").glob("*")):
