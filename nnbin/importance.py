@@ -100,17 +100,17 @@ def keras_predict(model):
     return lambda X: model(X, training=False).numpy().ravel()
 
 
-def first_layer_weights(weights: list, dataset: Dataset) -> list[dict]:
-    """Rows {feature, unit, weight} of a model's first layer: numeric inputs as they are (the
-    inputs are standardised per fold), each category of a categorical column against its
-    first category (reference coding: 'column=category')."""
+def first_layer_weights(weights: list, groups, categories: dict) -> list[dict]:
+    """Rows {feature, unit, weight} of a model's first layer (groups: `column_groups`;
+    categories: each categorical column's categories): numeric inputs as they are (the inputs
+    are standardised per fold), each category of a categorical column against its first
+    category (reference coding: 'column=category')."""
     kernel = np.asarray(weights[0], np.float64)  # (m, units)
     rows = []
-    for name, columns in column_groups(dataset):
-        if name in dataset.categorical:
-            categories = dataset.categories()[dataset.categorical.index(name)]
+    for name, columns in groups:
+        if name in categories:
             contrasts = [(f"{name}={c}", kernel[columns[i]] - kernel[columns[0]])
-                         for i, c in enumerate(categories) if i > 0]
+                         for i, c in enumerate(categories[name]) if i > 0]
         else:
             contrasts = [(name, kernel[columns[0]])]
         for feature, row in contrasts:
@@ -184,6 +184,7 @@ def input_importance(config, dataset: Dataset, summary: pd.DataFrame, trials: li
     settings = config.importance
     metrics = list(settings.metrics) or [config.rank_by]
     groups = column_groups(dataset)
+    categories = dict(zip(dataset.categorical, dataset.categories()))
     labels = set(chosen_configs(summary, settings.configs))
     scored = [t for t in trials if t.label in labels and runner.done[t.id].row["status"] == "ok"]
     weights, notes = _fold_weights(scored, runner, executor, config.engine)
@@ -201,7 +202,7 @@ def input_importance(config, dataset: Dataset, summary: pd.DataFrame, trials: li
                  "fold": trial.split.fold}
         rows += [{**where, **row} for row in
                  permutation_importance(keras_predict(model), X, y, groups, metrics, orders, config.threshold)]
-        weight_rows += [{**where, **row} for row in first_layer_weights(weights[trial.id], dataset)]
+        weight_rows += [{**where, **row} for row in first_layer_weights(weights[trial.id], groups, categories)]
     return InputImportance(pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(weight_rows, columns=WEIGHT_COLUMNS),
                            notes)
 

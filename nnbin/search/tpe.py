@@ -12,7 +12,6 @@ cross-validated once."""
 from __future__ import annotations
 
 import hashlib
-import warnings
 
 import numpy as np
 
@@ -21,25 +20,19 @@ from nnbin.core.trials import Split, Trial, TrialRecord
 from nnbin.cv import make_trials
 from nnbin.metrics import higher_is_better
 from nnbin.search.points import SIGNIFICANT_DIGITS, check_distribution, is_distribution
-
-
-def _optuna():
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
+from nnbin.search.sampler import choice_of, tpe_sampler
 
 
 def search_space(grid: dict) -> dict:
     """Optuna distributions of a family's grid, by setting name (the points do not depend on the
     order a config lists them in): a list is a choice among its positions (values such as [16, 8]
     are not Optuna choices), a distribution is a float or int range."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import FloatDistribution, IntDistribution
 
     space = {}
     for key, values in sorted(grid.items()):
         if not is_distribution(values):
-            space[key] = CategoricalDistribution(list(range(len(values))))
+            space[key] = choice_of(values)
             continue
         kind, low, high = check_distribution(values)
         space[key] = (IntDistribution(low, high) if kind == "int"
@@ -63,11 +56,9 @@ def point_of(params: dict, grid: dict) -> dict:
 
 
 def _sampler(seed: int, family: str):
-    optuna = _optuna()
+    """The family's sampler: seeded by the search seed and the family's name."""
     stream = int(hashlib.sha1(family.encode()).hexdigest()[:8], 16)
-    with warnings.catch_warnings():  # multivariate and constant_liar are marked experimental
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(multivariate=True, constant_liar=True, seed=(seed * 7919 + stream) % 2 ** 32)
+    return tpe_sampler((seed * 7919 + stream) % 2 ** 32)
 
 
 def _score(records: list[TrialRecord], rank_by: str) -> float | None:
@@ -80,8 +71,9 @@ def _score(records: list[TrialRecord], rank_by: str) -> float | None:
 def run_tpe(config: ExperimentConfig, evaluate, splits: list[Split]) -> tuple[list[Trial], list[TrialRecord]]:
     """Every family's TPE search through `evaluate`; the scored trials (each distinct point on
     every fold, in the order asked) and their records."""
-    optuna = _optuna()
-    search, families = config.search, [f for f in config.models]
+    import optuna
+
+    search, families = config.search, list(config.models)
     direction = "maximize" if higher_is_better(config.rank_by) else "minimize"
     studies = {f.name: optuna.create_study(direction=direction, sampler=_sampler(search.seed, f.name))
                for f in families if f.grid}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnbin.core.arguments import keyword_only
+from nnbin.search.sampler import choice_of, tpe_sampler
 from nnbin.sklearn.search import FusedSearchCV
 
 
@@ -14,7 +15,6 @@ def _optuna():
     except ImportError:
         raise ImportError("FusedTPESearchCV proposes candidates with Optuna: pip install 'nnbin[optuna]' "
                           "(or pip install optuna)") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
 
@@ -59,13 +59,12 @@ class FusedTPESearchCV(FusedSearchCV):
                          verbose=verbose)
         self.batch = batch
 
-    def _space(self, optuna) -> dict:
-        from optuna.distributions import BaseDistribution, CategoricalDistribution
+    def _space(self) -> dict:
+        from optuna.distributions import BaseDistribution
 
         if not isinstance(self.param_distributions, dict) or not self.param_distributions:
             raise ValueError("param_distributions: give a dict of lists and optuna.distributions distributions")
-        return {name: (values if isinstance(values, BaseDistribution)
-                       else CategoricalDistribution(list(range(len(values)))))
+        return {name: values if isinstance(values, BaseDistribution) else choice_of(values)
                 for name, values in sorted(self.param_distributions.items())}
 
     def _candidate(self, params: dict) -> dict:
@@ -76,14 +75,10 @@ class FusedTPESearchCV(FusedSearchCV):
 
     def _search(self, X, y, splits, scorers, refit_metric) -> tuple[list[dict], tuple]:
         """Ask, cross-validate, tell, a batch at a time, until n_iter candidates."""
-        import warnings
-
         optuna = _optuna()
-        space = self._space(optuna)
-        with warnings.catch_warnings():  # multivariate and constant_liar are marked experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(multivariate=True, constant_liar=True, seed=self.random_state)
-        study = optuna.create_study(direction="maximize", sampler=sampler)  # scorers: greater is better
+        space = self._space()
+        study = optuna.create_study(direction="maximize",  # scorers: greater is better
+                                    sampler=tpe_sampler(self.random_state))
         if self.verbose:
             print(f"Fitting {len(splits)} folds for each of {self.n_iter} candidates ({self.batch} at a time), "
                   f"totalling {len(splits) * self.n_iter} fits")
