@@ -183,7 +183,7 @@ def _summary(args) -> None:
 
 
 def _importance(args) -> None:
-    from nnbin.importance import summarize_importance
+    from nnbin.importance import BEATS_SHARE, summarize_importance
     from nnbin.reload import load_results
 
     result = load_results(args.directory)
@@ -202,7 +202,7 @@ def _importance(args) -> None:
     folds = result.importance["fold"].nunique() * result.importance["repeat"].nunique()
     print(f"drop in {metric} when each input is permuted, on every validation fold with that fold's model "
           f"(mean and sd over {folds} folds x {result.importance['permutation'].nunique()} permutations)"
-          + (f"; beats_probe: above '{probe}' (noise) on at least 80% of folds" if probe else ""))
+          + (f"; beats_probe: above '{probe}' (noise) on at least {BEATS_SHARE:.0%} of folds" if probe else ""))
     for config, rows in summary.groupby("config", sort=False):
         print(f"\n{config}")
         print(rows.drop(columns=["family", "config", "metric"]).head(args.limit)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnbin.importance import summarize_importance
+from nnbin.importance import BEATS_SHARE, summarize_importance
 
 SHOWN = 20  # inputs per panel, most important first (the probe always shown)
 
@@ -38,7 +38,7 @@ def _boxes(ax, values: dict, marked: set, title: str, xlabel: str) -> None:
 def plot_importance(table: pd.DataFrame, metric: str, probe: str | None, path: Path) -> Path:
     """One panel per configuration: each input's importance (drop in `metric` when permuted)
     over folds x permutations, most important first, the probe's median as a dashed line;
-    '*' marks the inputs above the probe in at least 80% of folds."""
+    '*' marks the inputs above the probe in at least BEATS_SHARE of folds."""
     from nnbin.report import _save
 
     table = table[table["metric"] == metric]
@@ -97,7 +97,7 @@ def importance_section(result) -> str:
     summary = summarize_importance(result.importance[result.importance["metric"] == metric], probe)
     shown = summary.groupby("config", sort=False).head(10).round(4)
     where = (f"'*' / beats_probe: above the <code>{html.escape(probe)}</code> column (noise, trained with the "
-             "models) on at least 80% of folds" if probe else "no probe column (importance.probe: false)")
+             f"models) on at least {BEATS_SHARE:.0%} of folds" if probe else "no probe column (importance.probe: false)")
     return (f"<h2>Which inputs matter?</h2><p>Drop in {html.escape(metric)} when one input is permuted on a "
             f"validation fold, that fold's own model; mean and sd over folds × permutations; {where}. "
             "Every row: importance.csv; first-layer weights per fold: weights.csv.</p>"
