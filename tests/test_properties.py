@@ -87,7 +87,8 @@ def not_a_number(text: str) -> bool:
 
 
 INVALID = st.one_of(
-    st.tuples(st.just("cv.folds"), st.one_of(st.integers(max_value=1), st.floats(2.1, 9), st.text(max_size=3).filter(not_a_number))),
+    st.tuples(st.just("cv.folds"), st.one_of(st.integers(max_value=1), st.floats(2.1, 9).filter(lambda v: not v.is_integer()),  # 3.0 is read as 3
+                                                   st.text(max_size=3).filter(not_a_number))),
     st.tuples(st.just("models.net.params.learning_rate"), st.one_of(st.floats(max_value=0), st.text(max_size=4).filter(not_a_number))),
     st.tuples(st.just("models.net.params.dropout"), st.floats(1, 1e6)),
     st.tuples(st.just("models.net.params.batch_size"), st.integers(max_value=0)),
