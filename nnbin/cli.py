@@ -169,8 +169,7 @@ def _report(args) -> None:
     from nnbin.report import make_plots, write_report
 
     result = load_results(args.directory)
-    page = write_report(result, result.comparisons, make_plots(result, result.output_dir),
-                        result.output_dir / "report.html")
+    page = write_report(result, make_plots(result, result.output_dir), result.output_dir / "report.html")
     print(f"{page} (and the plots beside it) drawn again from the stored results")
     for note in result.notes:
         print(f"nnbin: note: {note}", file=sys.stderr)

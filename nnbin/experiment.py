@@ -21,6 +21,7 @@ from nnbin.files import write_text
 from nnbin.importance import check_asked_configs, explain_inputs
 from nnbin.progress import FitBar
 from nnbin.refit import refits_known_in_advance
+from nnbin.report.notebook import ResultDisplay
 from nnbin.results import prediction_table, summarize, write_predictions, write_tables
 from nnbin.search.strategies import make_strategy
 from nnbin.runner import TrialRunner
@@ -30,10 +31,12 @@ from nnbin.store import MemoryStore, ResultsStore, data_fingerprint
 FEW_POSITIVES = 5  # validation folds with fewer positive rows than this give noisy scores
 
 
-@dataclass
-class ExperimentResult:
+@dataclass(repr=False)
+class ExperimentResult(ResultDisplay):
     """What a run produced: the per-trial table, the ranked summary, the comparisons and where
-    they were written (a run read back: `nnbin.reload.load_results`).
+    they were written (a run read back: `nnbin.reload.load_results`). In a notebook it shows
+    itself (verdicts, summary, plots); `result.plot_roc()` and the other plot methods return
+    matplotlib figures.
 
     Attributes
     ----------
@@ -366,7 +369,7 @@ def write_outputs(result: ExperimentResult, out: Path, report: bool = True) -> N
     if report:
         from nnbin.report import make_plots, write_report
 
-        write_report(result, result.comparisons, make_plots(result, out), out / "report.html")
+        write_report(result, make_plots(result, out), out / "report.html")
 
 
 def track(result: ExperimentResult) -> None:

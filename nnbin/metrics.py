@@ -92,6 +92,11 @@ def higher_is_better(metric: str) -> bool:
     return METRICS[metric][1]
 
 
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take: [0, 1] but MCC's [-1, 1] and log loss's [0, inf)."""
+    return {"mcc": (-1.0, 1.0), "log_loss": (0.0, float("inf"))}.get(metric, (0.0, 1.0))
+
+
 def score(y_true, y_prob, metrics=DEFAULT_METRICS, threshold: float = 0.5) -> dict:
     """{metric: value} for the chosen metrics, plus the confusion counts tp, fp, tn, fn."""
     y_true = np.asarray(y_true).astype(int).ravel()

@@ -105,33 +105,31 @@ def marginal_means(points: pd.DataFrame, setting: str) -> pd.DataFrame:
                          "configurations": grouped.size()}).reset_index()
 
 
-def plot_settings(summary: pd.DataFrame, rank_by: str, path, importance: pd.DataFrame | None = None):
-    """One panel per swept setting of each family: the mean score (± sd over the other settings,
-    clipped to the metric's range) at each of the setting's values, a log axis where they span a
-    factor of 10 or more; the setting's importance in the title when given. None: nothing swept."""
-    from nnbin.report import _pyplot, _save
-
+def settings_panels(summary: pd.DataFrame, rank_by: str) -> list[tuple[str, str, pd.DataFrame]]:
+    """(family, setting, that family's swept points) for each swept setting of each family."""
     summary = summary.rename(columns={f"{rank_by}_mean": "score"})
     points = {family: swept_points(summary, family) for family in dict.fromkeys(summary["family"])}
-    panels = [(family, setting, table) for family, table in points.items() for setting in table.columns
-              if setting != "score"]
-    if not panels:
-        return None
+    return [(family, setting, table) for family, table in points.items() for setting in table.columns
+            if setting != "score"]
+
+
+def plot_settings(panels: list, rank_by: str, importance: pd.DataFrame | None = None):
+    """One panel per swept setting (`settings_panels`): the mean score (± sd over the other settings,
+    clipped to the metric's range) at each of the setting's values, a log axis where they span a
+    factor of 10 or more; the setting's importance in the title when given."""
+    from nnbin.report.figures import clipped_error, new_figure
+
     shares = {} if importance is None else {(r.family, r.setting): r.importance for r in importance.itertuples()}
     columns = min(4, len(panels))
     rows = math.ceil(len(panels) / columns)
-    fig, axes = _pyplot().subplots(rows, columns, figsize=(4.0 * columns, 3.2 * rows), squeeze=False)
+    fig, axes = new_figure(rows, columns, size=(4.0 * columns, 3.2 * rows))
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    bounded = rank_by != "log_loss"  # every other metric lies in [0, 1]
     for ax, (family, setting, points) in zip(axes.ravel(), panels):
         means = marginal_means(points, setting)
         numeric = pd.api.types.is_numeric_dtype(means[setting])
         x = means[setting].to_numpy(float) if numeric else np.arange(len(means))
-        low, high = means["mean"] - means["sd"], means["mean"] + means["sd"]
-        if bounded:
-            low, high = low.clip(0, 1), high.clip(0, 1)
-        ax.errorbar(x, means["mean"], yerr=[means["mean"] - low, high - means["mean"]], marker="o", capsize=3)
+        ax.errorbar(x, means["mean"], yerr=clipped_error(means["mean"], means["sd"], rank_by), marker="o", capsize=3)
         if numeric and x.min() > 0 and x.max() / x.min() >= 10:
             ax.set_xscale("log")
             ax.minorticks_off()
@@ -140,4 +138,4 @@ def plot_settings(summary: pd.DataFrame, rank_by: str, path, importance: pd.Data
         ax.set_ylabel(f"mean {rank_by}")
         share = shares.get((family, setting))
         ax.set_title(f"{family}: {setting}" + (f" (importance {share:.2f})" if share is not None else ""), fontsize=10)
-    return _save(fig, path)
+    return fig

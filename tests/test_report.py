@@ -125,13 +125,13 @@ def test_report_table_sorts_and_filters_in_headless_chromium(short_run, tmp_path
     typing does) by the page's own script, in a real browser; screenshots of the page and of
     the sorted table are written for a person to look at."""
     page = (short_run.output_dir / "report.html").as_uri()
-    rows = _summary_rows(_chromium(tmp_path, "--dump-dom", page + "#sort=roc_auc_sd:asc"))
-    expected = short_run.summary.sort_values("roc_auc_sd", kind="stable")["config"].tolist()
+    rows = _summary_rows(_chromium(tmp_path, "--dump-dom", page + "#sort=accuracy:asc"))
+    expected = short_run.summary.sort_values("accuracy_mean", kind="stable")["config"].tolist()
     assert [r[1] for r in rows] == expected and expected != short_run.summary["config"].tolist()
     rows = _summary_rows(_chromium(tmp_path, "--dump-dom", page + "#sort=config:desc&filter=depth=2"))
     assert [r[1] for r in rows] == sorted(short_run.summary["config"], reverse=True)
     assert {r[1] for r in rows if r[-1] == "shown"} == {c for c in short_run.summary["config"] if "depth=2" in c}
-    for name, address in (("page.png", page), ("sorted.png", page + "#sort=roc_auc_mean:asc")):
+    for name, address in (("page.png", page), ("sorted.png", page + "#sort=roc_auc:asc")):
         _chromium(tmp_path, f"--screenshot={tmp_path / name}", address)
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG") and (tmp_path / name).stat().st_size > 20_000
 
@@ -151,7 +151,7 @@ def test_report_thresholds_and_paired_folds(short_run):
         at = threshold_table(short_run.predictions, config, 0.5).set_index("threshold").loc[0.5]
         assert (at["tp"], at["fp"], at["tn"], at["fn"]) == (tp, fp, tn, fn)
         assert at["sensitivity"] == pytest.approx(tp / (tp + fn)) and at["precision"] == pytest.approx(tp / (tp + fp))
-        assert f"<h3>{config}</h3>" in page
+        assert f'<details class="thresholds"><summary>{config}: sensitivity {at["sensitivity"]:.3f}' in page
     assert page.count("fold by fold (3 paired folds)") == len(short_run.comparisons) + 1  # + depth vs width
 
 

@@ -4,11 +4,11 @@ boxplots) and the report's section "Which inputs matter?"."""
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import pandas as pd
 
 from nnbin.importance import BEATS_SHARE, summarize_importance
+from nnbin.report.figures import LEGEND, new_figure
 
 SHOWN = 20  # inputs per panel, most important first (the probe always shown)
 
@@ -19,9 +19,7 @@ def probe_of(result) -> str | None:
 
 
 def _panels(n: int, height: float):
-    from nnbin.report import _pyplot
-
-    fig, axes = _pyplot().subplots(1, n, figsize=(5.0 * n, height), squeeze=False)
+    fig, axes = new_figure(1, n, size=(5.0 * n, height))
     return fig, axes[0]
 
 
@@ -35,12 +33,10 @@ def _boxes(ax, values: dict, marked: set, title: str, xlabel: str) -> None:
     ax.set_xlabel(xlabel)
 
 
-def plot_importance(table: pd.DataFrame, metric: str, probe: str | None, path: Path) -> Path:
+def plot_importance(table: pd.DataFrame, metric: str, probe: str | None):
     """One panel per configuration: each input's importance (drop in `metric` when permuted)
     over folds x permutations, most important first, the probe's median as a dashed line;
     '*' marks the inputs above the probe in at least BEATS_SHARE of folds."""
-    from nnbin.report import _save
-
     table = table[table["metric"] == metric]
     summary = summarize_importance(table, probe)
     configs = list(dict.fromkeys(summary["config"]))
@@ -54,15 +50,13 @@ def plot_importance(table: pd.DataFrame, metric: str, probe: str | None, path: P
         if probe:
             ax.axvline(float(pd.Series(values[probe]).median()), color="tab:red", linestyle="--",
                        label=f"{probe} (noise) median")
-            ax.legend(fontsize=8, loc="lower right")
+            ax.legend(fontsize=LEGEND, loc="lower right")
         ax.axvline(0, color="0.6", linewidth=0.8)
-    return _save(fig, path)
+    return fig
 
 
-def plot_weights(weights: pd.DataFrame, path: Path) -> Path:
+def plot_weights(weights: pd.DataFrame):
     """One panel per configuration: |first-layer weight| per input over folds x units, sorted by median."""
-    from nnbin.report import _save
-
     configs = list(dict.fromkeys(weights["config"]))
     fig, axes = _panels(len(configs), 0.9 + 0.28 * min(SHOWN, weights["feature"].nunique()))
     for ax, config in zip(axes, configs):
@@ -70,25 +64,27 @@ def plot_weights(weights: pd.DataFrame, path: Path) -> Path:
         order = own.groupby("feature")["size"].median().sort_values(ascending=False).index[:SHOWN]
         _boxes(ax, {f: own.loc[own["feature"] == f, "size"].to_numpy() for f in order}, set(), config,
                "|first-layer weight| (standardised inputs)")
-    return _save(fig, path)
+    return fig
 
 
-def importance_plots(result, output_dir: Path) -> list[Path]:
-    """importance.png, weights.png and settings.png (the swept settings' marginal means) of a run
-    with importance."""
-    from nnbin.settings_importance import plot_settings
+def importance_makers(result) -> dict:
+    """The importance plots of a run with importance, by file name: importance, weights and
+    settings (the swept settings' marginal means, where any setting was swept)."""
+    from nnbin.settings_importance import plot_settings, settings_panels
 
     if result.importance is None or result.importance.empty:
-        return []
-    settings = plot_settings(result.summary, result.config.rank_by, output_dir / "settings.png",
-                             result.settings_importance)
-    return [plot_importance(result.importance, result.config.rank_by, probe_of(result), output_dir / "importance.png"),
-            plot_weights(result.input_weights, output_dir / "weights.png"), *([settings] if settings else [])]
+        return {}
+    makers = {"importance": lambda: plot_importance(result.importance, result.config.rank_by, probe_of(result)),
+              "weights": lambda: plot_weights(result.input_weights)}
+    panels = settings_panels(result.summary, result.config.rank_by)
+    if panels:
+        makers["settings"] = lambda: plot_settings(panels, result.config.rank_by, result.settings_importance)
+    return makers
 
 
 def importance_section(result) -> str:
     """The report's "Which inputs matter?" section (empty without importance)."""
-    from nnbin.report import _table
+    from nnbin.report.page import table_html as _table
 
     if result.importance is None or result.importance.empty:
         return ""
@@ -98,15 +94,15 @@ def importance_section(result) -> str:
     shown = summary.groupby("config", sort=False).head(10).round(4)
     where = (f"'*' / beats_probe: above the <code>{html.escape(probe)}</code> column (noise, trained with the "
              f"models) on at least {BEATS_SHARE:.0%} of folds" if probe else "no probe column (importance.probe: false)")
-    return (f"<h2>Which inputs matter?</h2><p>Drop in {html.escape(metric)} when one input is permuted on a "
+    return ('<section id="importance">' f"<h2>Which inputs matter?</h2><p>Drop in {html.escape(metric)} when one input is permuted on a "
             f"validation fold, that fold's own model; mean and sd over folds × permutations; {where}. "
             "Every row: importance.csv; first-layer weights per fold: weights.csv.</p>"
             + _table(shown[["config", "feature", "importance_mean", "importance_std", "above_probe",
-                                "beats_probe"]]) + _settings_block(result))
+                                "beats_probe"]]) + _settings_block(result) + "</section>")
 
 
 def _settings_block(result) -> str:
-    from nnbin.report import _table
+    from nnbin.report.page import table_html as _table
 
     table = result.settings_importance
     if table is None or table.empty:
