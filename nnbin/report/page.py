@@ -14,7 +14,7 @@ from nnbin.results import best_per_family, fits_summary
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:14px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f3f3f3;white-space:nowrap}td{white-space:nowrap}td:first-child,th:first-child,td.label{text-align:left}
+th{background:#f3f3f3;white-space:nowrap}td{white-space:nowrap}td:first-child,th:first-child,td.label,th[data-column=config]{text-align:left}
 pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}
 .verdict{font-size:16px;margin:0.4em 0}table.sortable th{cursor:pointer}table.sortable th:hover{background:#e4e4e4}
 th[aria-sort]{background:#dde8f5}details{margin:0.2em 0 0.8em 1em}summary{cursor:pointer}.wide{overflow-x:auto}
