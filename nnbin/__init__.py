@@ -24,11 +24,19 @@ def __getattr__(name):
         from nnbin import data
 
         return getattr(data, name)
+    if name == "run_experiment":
+        from nnbin.experiment import run_experiment
+
+        return run_experiment
+    if name == "load_results":
+        from nnbin.reload import load_results
+
+        return load_results
     raise AttributeError(f"module 'nnbin' has no attribute {name!r}")
 
 
 __all__ = [
     "ConfigError", "DataError", "NnbinError", "ModelSpec", "build_model", "build_logistic",
     "build_shallow", "build_deep", "describe", "load_dataset", "Dataset", "BUILTIN_DATASETS",
-    "__version__",
+    "run_experiment", "load_results", "__version__",
 ]

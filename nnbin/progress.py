@@ -17,7 +17,13 @@ class FitBar:
     a finished trial not expected counts as one whole fit. A context manager: closes the bar."""
 
     def __init__(self, total: int, enabled: bool, desc: str = "training"):
-        from tqdm.auto import tqdm
+        import warnings
+
+        from tqdm import TqdmWarning
+
+        with warnings.catch_warnings():  # a notebook without ipywidgets: tqdm's text bar, no warning
+            warnings.simplefilter("ignore", TqdmWarning)
+            from tqdm.auto import tqdm
 
         self.bar = tqdm(total=total, unit="fit", desc=desc, disable=not enabled, file=sys.stderr,
                         dynamic_ncols=True, bar_format=BAR_FORMAT)

@@ -209,3 +209,69 @@ def test_report_summary_and_compare_commands_on_a_finished_run(short_run, tmp_pa
     assert capsys.readouterr().err.strip().endswith("did you mean 'roc_auc'?")
     assert main(["summary", str(tmp_path)]) == 2
     assert "holds no finished nnbin run" in capsys.readouterr().err
+
+
+def test_calibration_bins_against_scikit_learn_and_statsmodels():
+    """Quantile bins as scikit-learn's calibration_curve(strategy="quantile") makes them (ties
+    leave a bin empty: it is left out, never drawn across), counts as numpy's, and each bin's
+    95% interval as statsmodels' Wilson interval."""
+    import numpy as np
+    from sklearn.calibration import calibration_curve
+    from statsmodels.stats.proportion import proportion_confint
+
+    from nnbin.report.plots import calibration_bins
+
+    rng = np.random.default_rng(3)
+    for y_prob in (rng.uniform(size=500), np.round(rng.beta(0.5, 0.5, size=500), 1)):  # the second: heavy ties
+        y_true = (rng.uniform(size=500) < y_prob).astype(int)
+        table = calibration_bins(y_true, y_prob, bins=10)
+        observed, predicted = calibration_curve(y_true, y_prob, n_bins=10, strategy="quantile")
+        np.testing.assert_allclose(table["observed"], observed, rtol=1e-12)
+        np.testing.assert_allclose(table["predicted"], predicted, rtol=1e-12)
+        assert table["rows"].sum() == 500 and (table["rows"] > 0).all()
+        positives = np.rint(table["observed"] * table["rows"]).astype(int)
+        low, high = proportion_confint(positives, table["rows"], alpha=0.05, method="wilson")
+        np.testing.assert_allclose(table["low"], low, atol=1e-12)
+        np.testing.assert_allclose(table["high"], high, atol=1e-12)
+    assert len(calibration_bins(y_true, y_prob, bins=10)) < 10  # ties: fewer bins than asked
+
+
+def test_error_bars_stop_at_the_metric_range():
+    import numpy as np
+
+    from nnbin.report.figures import clipped_error
+
+    below, above = clipped_error([0.99, 0.5, 0.02], [0.05, 0.1, 0.05], "roc_auc")
+    np.testing.assert_allclose(below, [0.05, 0.1, 0.02])
+    np.testing.assert_allclose(above, [0.01, 0.1, 0.05])
+    below, above = clipped_error([0.1], [0.3], "log_loss")  # log loss: no ceiling, floor 0
+    np.testing.assert_allclose([below[0], above[0]], [0.1, 0.3])
+    below, above = clipped_error([-0.9], [0.3], "mcc")  # MCC's floor is -1
+    np.testing.assert_allclose([below[0], above[0]], [0.1, 0.3])
+
+
+def test_result_plot_methods_and_notebook_display(short_run):
+    """Each plot method returns the figure report.html shows (the same PNG bytes); a plot the
+    run lacks is a one-line error naming those it has; the notebook display holds the
+    verdicts, the summary and two plots."""
+    from matplotlib.figure import Figure
+
+    from nnbin.errors import ConfigError
+    from nnbin.report.figures import png_bytes
+
+    names = ["roc", "learning_curves", "fold_scores", "calibration", "depth_vs_width", "heatmap_net"]
+    assert short_run.plot_names() == names
+    for method in ("plot_roc", "plot_learning_curves", "plot_calibration", "plot_fold_scores", "plot_depth_vs_width"):
+        figure = getattr(short_run, method)()
+        assert isinstance(figure, Figure)
+        name = method.removeprefix("plot_")
+        assert png_bytes(figure) == (short_run.output_dir / f"{name}.png").read_bytes(), name
+    with pytest.raises(ConfigError) as error:
+        short_run.plot_importance()
+    assert str(error.value) == ("this run has no 'importance' plot (the run had no `importance: true`); "
+                                f"it has: {', '.join(names)}")
+    page = short_run._repr_html_()
+    for comparison in short_run.comparisons:
+        assert comparison.verdict in page.replace("&lt;", "<").replace("&gt;", ">")
+    assert page.count("data:image/png;base64") == 2 and page.count("<td class=\"label\">") == len(short_run.summary)
+    assert repr(short_run).startswith(f"<ExperimentResult 'short': {len(short_run.summary)} configurations; best ")

@@ -12,6 +12,24 @@ SHOWN_PLOTS = ("roc", "depth_vs_width", "importance")  # in the result's own dis
 SHOWN_ROWS = 10
 
 
+def show_figures_inline() -> None:
+    """In IPython (a notebook), show a returned matplotlib Figure as PNG, unless a display for
+    Figures is already set (the inline backend's, or the user's)."""
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup_by_type(Figure)
+    except KeyError:
+        formatter.for_type(Figure, png_bytes)
+
+
 class ResultDisplay:
     """Plot methods and the notebook display of `ExperimentResult` (a run, or one read back)."""
 
@@ -43,8 +61,7 @@ class ResultDisplay:
         if name not in makers:
             why = " (the run had no `importance: true`)" if name in ("importance", "weights", "settings") else ""
             raise ConfigError(f"this run has no {name!r} plot{why}; it has: {', '.join(makers)}")
-        if "ipykernel" in sys.modules:  # let the notebook's inline backend register how to show a Figure
-            import matplotlib.pyplot  # noqa: F401
+        show_figures_inline()
         return makers[name]()
 
     def plot_roc(self):
