@@ -1,7 +1,9 @@
-"""Every code block of README.md runs as written, in order, after command 1 (in a copy of the
-repository's configs/ and data/): Python blocks in one namespace, each shell line through
-nnbin's own command line in this process, YAML blocks parsed. A block the README marks
-`<!-- readme-test: not run (why) -->` is left out, and only those."""
+"""Every code block of README.md and of the documentation site (docs/, its pages in the order
+of mkdocs.yml's nav) runs as written, in order, after command 1 (in a copy of the repository's
+configs/ and data/): Python blocks in one namespace, each shell line through nnbin's own
+command line in this process, YAML blocks parsed. A block marked
+`<!-- readme-test: not run (why) -->` is left out, and only those. The site itself builds with
+`mkdocs build --strict` (no warning: no broken link, every API docstring found)."""
 import re
 import shlex
 import shutil
@@ -20,16 +22,32 @@ TRAIN_SCRIPT = ".venv/bin/python scripts/train.py"
 SHELL = ("head ",)  # plain shell tools, run by the shell
 
 
-def readme_blocks() -> list[tuple[str, str, str | None, int]]:
-    """(language, code, the reason it is not run or None, line) of each fenced block."""
-    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+def pages() -> list[Path]:
+    """README.md, then the site's pages in the order of mkdocs.yml's nav."""
+    def walk(entries):
+        for entry in entries:
+            for value in (entry.values() if isinstance(entry, dict) else [entry]):
+                yield from (walk(value) if isinstance(value, list) else [value])
+
+    nav = parse_yaml((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    return [ROOT / "README.md", *(ROOT / "docs" / page for page in walk(nav))]
+
+
+def readme_blocks() -> list[tuple[str, str, str | None, str]]:
+    """(language, code, the reason it is not run or None, file:line) of each fenced block."""
+    return [block for page in pages() for block in page_blocks(page)]
+
+
+def page_blocks(page: Path) -> list[tuple[str, str, str | None, str]]:
+    lines = page.read_text(encoding="utf-8").splitlines()
     blocks, i = [], 0
     while i < len(lines):
         fence = re.match(r"^```(\w*)\s*$", lines[i])
         if fence:
             end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
             marker = re.match(r"<!-- readme-test: not run \((.+)\) -->", lines[i - 1]) if i else None
-            blocks.append((fence.group(1), "\n".join(lines[i + 1:end]), marker and marker.group(1), i + 1))
+            blocks.append((fence.group(1), "\n".join(lines[i + 1:end]), marker and marker.group(1),
+                           f"{page.relative_to(ROOT)}:{i + 1}"))
             i = end
         i += 1
     return blocks
@@ -75,7 +93,7 @@ class Readme:
                 self.not_run.append(line)
                 continue
             if language == "python":
-                exec(compile(code, f"README.md:{line}", "exec"), self.namespace)
+                exec(compile(code, line, "exec"), self.namespace)
             elif language == "bash":
                 for command in code.splitlines():
                     if command.strip() and not command.lstrip().startswith("#"):
@@ -105,3 +123,6 @@ def test_every_readme_block_runs_in_order(readme, part, capfd):
         assert (readme.folder / "scored.csv").is_file()
         assert (readme.folder / "results" / "compare_baselines_3_folds").is_dir()
         assert readme.namespace["search"].best_score_ > 0.9  # the README's FusedSearchCV ran on breast_cancer
+        indented = [f"{page.name}:{n}" for page in pages()
+                    for n, text in enumerate(page.read_text(encoding="utf-8").splitlines(), 1) if re.match(r"^\s+```", text)]
+        assert not indented, indented  # every block is a fenced block at the margin, which this test runs

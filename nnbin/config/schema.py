@@ -52,6 +52,12 @@ class Strict(BaseModel):
         return data
 
 
+def bounded(kind, **bounds):
+    """A number type within bounds (nnbin.core.settings.check_number's), checked after parsing;
+    the Interval stays in the field's metadata, where the config reference reads it."""
+    return Annotated[kind, Interval(**bounds), AfterValidator(lambda v: check_number(v, **bounds))]
+
+
 def _schema_type(name: str):
     """The type a setting is parsed as from a config file, from its constraint: numbers as
     int or float, widths as a list, names as text (or a list of them, one per layer), an exact
@@ -174,44 +180,14 @@ MAX_SEED = 200_000
 class CVConfig(Strict):
     """Stratified k-fold, repeated; early stopping holds out `inner_fraction` of each training fold."""
 
-    folds: int = 5
-    repeats: int = 1
+    folds: bounded(int, low=2, integer=True) = 5
+    repeats: bounded(int, low=1, integer=True) = 1
     shuffle: bool = True
-    seed: int = 0
-    inner_fraction: float = 0.1
+    seed: bounded(int, low=0, high=MAX_SEED, integer=True) = 0  # trial seeds seed * 10000 + offsets: < 2**32
+    inner_fraction: bounded(float, low=0, high=0.5, low_open=True) = 0.1
     nested: bool = False
-    inner_folds: int = 3
-    test_size: Optional[float] = None
-
-    @field_validator("test_size")
-    @classmethod
-    def _test_size(cls, v):
-        return None if v is None else check_number(v, low=0, high=0.5, low_open=True, high_open=True)
-
-    @field_validator("folds")
-    @classmethod
-    def _folds(cls, v):
-        return check_number(v, low=2, integer=True)
-
-    @field_validator("inner_folds")
-    @classmethod
-    def _inner_folds(cls, v):
-        return check_number(v, low=2, high=100, integer=True)
-
-    @field_validator("repeats")
-    @classmethod
-    def _repeats(cls, v):
-        return check_number(v, low=1, integer=True)
-
-    @field_validator("seed")
-    @classmethod
-    def _seed(cls, v):  # trial seeds are seed * 10000 + fold offsets: kept below 2**32
-        return check_number(v, low=0, high=MAX_SEED, integer=True)
-
-    @field_validator("inner_fraction")
-    @classmethod
-    def _inner(cls, v):
-        return check_number(v, low=0, high=0.5, low_open=True)
+    inner_folds: bounded(int, low=2, high=100, integer=True) = 3
+    test_size: Optional[bounded(float, low=0, high=0.5, low_open=True, high_open=True)] = None
 
     @model_validator(mode="after")
     def _repeats_need_shuffle(self):
@@ -225,8 +201,8 @@ class ExecutorConfig(Strict):
 
     kind: Literal["local", "ray"] = "local"
     address: str = "local"       # local: start Ray here; auto: the running cluster; host:port; ray://host:10001
-    cpus_per_task: float = 1.0
-    gpus_per_task: float = 0.0
+    cpus_per_task: bounded(float, low=0, low_open=True) = 1.0
+    gpus_per_task: bounded(float, low=0) = 0.0
 
     @field_validator("address")
     @classmethod
@@ -234,16 +210,6 @@ class ExecutorConfig(Strict):
         if v in ("local", "auto") or re.fullmatch(r"(ray://)?[A-Za-z0-9_.\-]+:\d{1,5}", v):
             return v
         raise ValueError(f"expected local, auto, host:port or ray://host:10001 (got {v!r})")
-
-    @field_validator("cpus_per_task")
-    @classmethod
-    def _cpus(cls, v):
-        return check_number(v, low=0, low_open=True)
-
-    @field_validator("gpus_per_task")
-    @classmethod
-    def _gpus(cls, v):
-        return check_number(v, low=0)
 
 
 class FamilyConfig(Strict):
@@ -261,16 +227,11 @@ class SearchConfig(Strict):
     points per family proposed by Optuna's TPE sampler, `batch` at a time (tpe)."""
 
     kind: Literal["grid", "random", "halving", "tpe"] = "grid"
-    n_iter: int = 20
-    seed: int = 0
-    batch: int = 16
-    factor: int = 3
-    min_epochs: int = 10
-
-    @field_validator("n_iter", "min_epochs", "batch", "seed", "factor")
-    @classmethod
-    def _whole_numbers(cls, v, info):
-        return check_number(v, low={"seed": 0, "factor": 2}.get(info.field_name, 1), integer=True)
+    n_iter: bounded(int, low=1, integer=True) = 20
+    seed: bounded(int, low=0, integer=True) = 0
+    batch: bounded(int, low=1, integer=True) = 16
+    factor: bounded(int, low=2, integer=True) = 3
+    min_epochs: bounded(int, low=1, integer=True) = 10
 
     @model_validator(mode="after")
     def _keys_of_the_kind(self):
@@ -307,8 +268,8 @@ class ImportanceConfig(Strict):
     as the reference an input must beat."""
 
     enabled: bool = False
-    repeats: int = 5
-    seed: int = 0
+    repeats: bounded(int, low=1, integer=True) = 5
+    seed: bounded(int, low=0, integer=True) = 0
     probe: bool = True
     configs: list[str] = []
     metrics: list[MetricName] = []  # default: rank_by
@@ -322,11 +283,6 @@ class ImportanceConfig(Strict):
             return {"enabled": True, **data}
         return data
 
-    @field_validator("repeats", "seed")
-    @classmethod
-    def _counts(cls, v, info):
-        return check_number(v, low=1 if info.field_name == "repeats" else 0, integer=True)
-
 
 class ExperimentConfig(Strict):
     """A whole experiment."""
@@ -337,7 +293,7 @@ class ExperimentConfig(Strict):
     models: list[FamilyConfig]
     metrics: list[MetricName] = list(DEFAULT_METRICS)
     rank_by: str = "roc_auc"
-    threshold: float = 0.5
+    threshold: bounded(float, low=0, high=1, low_open=True, high_open=True) = 0.5
     device: Literal["auto", "cpu", "gpu"] = "auto"
     deterministic: bool = False
     tensorboard: bool = False
@@ -365,11 +321,6 @@ class ExperimentConfig(Strict):
     @classmethod
     def _rank_by(cls, v):
         return check_choice("metric", v, tuple(METRICS), METRIC_ALIASES)
-
-    @field_validator("threshold")
-    @classmethod
-    def _threshold(cls, v):
-        return check_number(v, low=0, high=1, low_open=True, high_open=True)
 
     @model_validator(mode="after")
     def _test_set_needs_refit(self):
