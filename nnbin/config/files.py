@@ -137,6 +137,16 @@ def config_yaml(config: ExperimentConfig) -> str:
     return yaml.safe_dump(config.to_dict(), sort_keys=False)
 
 
+def config_yaml_set_keys(config: ExperimentConfig) -> str:
+    """The resolved config as YAML without its unset (null) keys: what the report shows."""
+    def set_only(value):
+        if isinstance(value, dict):
+            return {k: set_only(v) for k, v in value.items() if v is not None}
+        return [set_only(v) for v in value] if isinstance(value, list) else value
+
+    return yaml.safe_dump(set_only(config.to_dict()), sort_keys=False)
+
+
 def config_from_yaml(text: str) -> ExperimentConfig:
     """A config.yaml written by a run (`config_yaml`), read back as it was written."""
     return config_from_dict(yaml.safe_load(text))

@@ -182,29 +182,20 @@ def figures_html(images: dict[str, bytes]) -> str:
         for name, png in images.items())
 
 
-def _set_values(value):
-    """A config without its unset (null) keys, for reading."""
-    if isinstance(value, dict):
-        return {k: _set_values(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_set_values(v) for v in value]
-    return value
-
-
 def _section(section_id: str, title: str, body: str, after: str = "") -> str:
     return f'<section id="{section_id}"><h2>{title}</h2>{body}{after}</section>\n' if body else ""
 
 
 def write_report(result, plots: list[Path], path: Path) -> Path:
     """One self-contained page (images embedded) readable without a server."""
-    import yaml
+    from nnbin.config import config_yaml_set_keys
 
     config, data = result.config, result.metadata["dataset"]
     dataset = pd.DataFrame([{"dataset": data["name"], "rows": data["rows"], "features": data["features"],
                              "numeric": data["numeric"], "categorical": data["categorical"],
                              "target": data["target"], "positive class": data["positive_class"],
                              "positives": data["positives"], "negatives": data["negatives"]}])
-    shown_config = yaml.safe_dump(_set_values(config.to_dict()), sort_keys=False)
+    shown_config = config_yaml_set_keys(config)
     versions = result.metadata["versions"]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nnbin: {html.escape(config.name)}</title>
