@@ -12,18 +12,19 @@ LEGEND = 9  # legend font size: readable in the report at its 1100 px width
 DPI = 110
 
 
-def new_figure(rows: int = 1, columns: int = 1, *, size: tuple[float, float], **grid):
-    """A matplotlib Figure and its 2-D array of axes (gridspec options in `grid`)."""
+def new_figure(rows: int = 1, columns: int = 1, *, size: tuple[float, float], layout=None, **grid):
+    """A matplotlib Figure and its 2-D array of axes (gridspec options in `grid`; layout
+    "constrained" for a figure-wide legend outside the panels, else laid out tight when saved)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size)
+    fig = Figure(figsize=size, layout=layout)
     axes = fig.subplots(rows, columns, squeeze=False, **grid)
     return fig, axes
 
 
 def save(fig, path: Path) -> Path:
     """Write the figure as PNG."""
-    fig.tight_layout()
+    _lay_out(fig)
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -33,9 +34,14 @@ def png_bytes(fig) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    fig.tight_layout()
+    _lay_out(fig)
     fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+def _lay_out(fig) -> None:
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
 
 
 def clipped_error(mean, sd, metric: str) -> np.ndarray:

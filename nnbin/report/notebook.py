@@ -10,6 +10,11 @@ from nnbin.report.figures import png_bytes
 
 SHOWN_PLOTS = ("roc", "depth_vs_width", "importance")  # in the result's own display
 SHOWN_ROWS = 10
+SHOWN_METRICS = ("accuracy", "log_loss")  # beside rank_by (every metric: result.summary)
+
+
+def _titled(title: str, body: str) -> str:
+    return f"<h4>{html.escape(title)}</h4>{body}" if body else ""
 
 
 def show_figures_inline() -> None:
@@ -99,8 +104,10 @@ class ResultDisplay:
         parts = [f"<h3>{html.escape(config.name)}</h3><p>{config.cv.folds}-fold CV × {config.cv.repeats} "
                  f"repeat(s); {html.escape(fits_summary(self.metadata))}; ranked by {html.escape(config.rank_by)}"
                  + (f"; written to <code>{html.escape(str(self.output_dir))}</code>" if self.output_dir else "")
-                 + "</p>", verdicts_html(self), depth_width_html(self),
-                 summary_html(self, table_id=None, limit=SHOWN_ROWS),
+                 + "</p>", _titled("Is a network better than the baseline?", verdicts_html(self)),
+                 _titled("Depth or width, at the same number of parameters?", depth_width_html(self)),
+                 _titled("Summary", summary_html(self, table_id=None, limit=SHOWN_ROWS,
+                                                 metrics=[config.rank_by, *SHOWN_METRICS])),
                  "".join(f"<p><small>{html.escape(note)}</small></p>" for note in self.notes),
                  figures_html(images),
                  f"<p><small>Other plots: {', '.join(f'result.plot({n!r})' for n in makers if n not in images)}"

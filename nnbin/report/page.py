@@ -67,10 +67,13 @@ def summary_columns(result) -> list[str]:
     return [m for m in metrics if f"{m}_mean" in result.summary]
 
 
-def summary_html(result, table_id: str | None = "summary", limit: int | None = None) -> str:
-    """The ranked summary: one row per configuration, every scored metric as mean ± sd (sorted by
-    its mean), held-out test scores where there are; the rank column marked as the sort order."""
-    metrics, summary = summary_columns(result), result.summary
+def summary_html(result, table_id: str | None = "summary", limit: int | None = None,
+                 metrics: list[str] | None = None) -> str:
+    """The ranked summary: one row per configuration, every scored metric (or `metrics`) as
+    mean ± sd (sorted by its mean), held-out test scores where there are; the rank column marked
+    as the sort order."""
+    summary = result.summary
+    metrics = [m for m in metrics if f"{m}_mean" in summary] if metrics else summary_columns(result)
     tests = [m for m in metrics if f"test_{m}" in summary]
     shown = summary if limit is None else summary.head(limit)
     head = ['<th data-column="rank" aria-sort="ascending">rank<span class="arrow"> \u25b2</span></th>'] + [
@@ -99,7 +102,7 @@ def _mean_sd_cell(mean, sd) -> str:
     if pd.isna(mean):
         return '<td data-value="">n/a</td>'
     text = f"{mean:.3f}" + (f" ± {sd:.3f}" if sd is not None and pd.notna(sd) else "")
-    return f'<td data-value="{mean!r}">{text}</td>'
+    return f'<td data-value="{mean!r}" style="white-space:nowrap">{text}</td>'
 
 
 def _with_folds(verdict: str, folds: pd.DataFrame) -> str:
@@ -178,7 +181,7 @@ def figures_html(images: dict[str, bytes]) -> str:
     """{name: PNG bytes} as figures with captions, embedded in the page."""
     return "".join(
         f'<figure id="plot-{html.escape(name)}"><figcaption>{html.escape(name.replace("_", " "))}</figcaption>'
-        f'<img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
+        f'<img alt="{html.escape(name)}" style="max-width:100%" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
         for name, png in images.items())
 
 

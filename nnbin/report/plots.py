@@ -21,10 +21,10 @@ def _best_configs(summary: pd.DataFrame) -> list[str]:
     return list(best_per_family(summary)["config"])
 
 
-def _family_panels(summary: pd.DataFrame, height: float):
+def _family_panels(summary: pd.DataFrame, height: float, layout=None):
     """A figure with one panel per family; returns it and (axes, best configuration) pairs."""
     best = _best_configs(summary)
-    fig, axes = new_figure(1, len(best), size=(4.2 * len(best), height))
+    fig, axes = new_figure(1, len(best), size=(4.2 * len(best), height), layout=layout)
     return fig, list(zip(axes[0], best))
 
 
@@ -61,21 +61,26 @@ def plot_learning_curves(history: pd.DataFrame, summary: pd.DataFrame):
     """Loss per epoch, mean ± sd over folds: training, the scored validation fold (recorded,
     never used to stop or choose) and the early-stopping split when used; a dotted line marks
     the epoch of lowest mean validation loss, after which the family overfits."""
-    fig, panels = _family_panels(summary, 3.8)
+    fig, panels = _family_panels(summary, 4.2, layout="constrained")
+    legend = {}  # one legend for every panel, below them
     for ax, config in panels:
         rows = history[history["config"] == config]
         for metric, color, label in CURVES:
             curve = rows[rows["metric"] == metric].groupby("epoch")["value"].agg(["mean", "std"])
             if curve.empty:
                 continue
-            ax.plot(curve.index, curve["mean"], color=color, label=label)
+            legend[label] = ax.plot(curve.index, curve["mean"], color=color)[0]
             ax.fill_between(curve.index, curve["mean"] - curve["std"].fillna(0),
                             curve["mean"] + curve["std"].fillna(0), color=color, alpha=0.2)
-            if metric == "validation_loss" and curve["mean"].idxmin() < curve.index.max():
-                ax.axvline(curve["mean"].idxmin(), color=color, linestyle=":", linewidth=1.2,
-                           label=f"lowest validation loss (epoch {curve['mean'].idxmin()})")
+            lowest = curve["mean"].idxmin()
+            if metric == "validation_loss" and lowest < curve.index.max():
+                legend["lowest mean validation loss"] = ax.axvline(lowest, color=color, linestyle=":", linewidth=1.2)
+                ax.annotate(f"epoch {lowest}", (lowest, 0.97), xycoords=("data", "axes fraction"), xytext=(3, 0),
+                            textcoords="offset points", va="top", fontsize=LEGEND, color=color)
         ax.set(title=config, xlabel="epoch", ylabel="binary cross-entropy")
-        ax.legend(fontsize=LEGEND - 1)
+    if legend:
+        fig.legend(list(legend.values()), list(legend), loc="outside lower center", ncol=len(legend),
+                   fontsize=LEGEND, frameon=False)
     return fig
 
 
