@@ -197,18 +197,29 @@ def _setting_constraint(name: str) -> str:
 
 
 def config_reference() -> str:
-    """The config reference as Markdown: a table of every key, then a table of a family's settings."""
+    """The config reference as Markdown: the top-level keys, each section's keys (a heading and a
+    table each), then a table of a family's settings."""
     missing, stale = missing_help()
     if missing or stale:
         raise ValueError(f"config reference: keys without help text {missing}; help for no key {stale}")
-    rows = ["| key | type | bounds | default | meaning |", "|---|---|---|---|---|"]
+    head = ["| key | type | bounds | default | meaning |", "|---|---|---|---|---|"]
+    groups: dict[str, list[str]] = {"": []}
     for key, field in _sections(ExperimentConfig):
-        rows.append(f"| `{key}` | {_type(field.annotation)} | {_bounds(field)} | {_default(key, field)} | "
-                    f"{HELP[key]} |")
+        section = key.split(".")[0].split("[")[0]
+        if _type(field.annotation) in ("section", "list of family") and "." not in key:
+            groups[section] = []
+            continue
+        groups[section if section in groups else ""].append(
+            f"| `{key}` | {_type(field.annotation)} | {_bounds(field)} | {_default(key, field)} | {HELP[key]} |")
+    parts = ["## Top-level keys", "", *head, *groups.pop("")]
+    for section, rows in groups.items():
+        parts += ["", f"## `{section}`", "", HELP[section][0].upper() + HELP[section][1:] + ".", "", *head, *rows]
     settings = ["| setting | type and bounds | default | meaning |", "|---|---|---|---|"]
     for spec_field in fields(TrainSpec):
         default = spec_field.default
         shown = "—" if default is None else f"`{list(default) if isinstance(default, tuple) else default}`"
         settings.append(f"| `{spec_field.name}` | {_setting_constraint(spec_field.name)} | {shown} | "
                         f"{SETTING_HELP[spec_field.name]} |")
-    return "\n".join(rows) + "\n\nSettings of a family (`params`, and any of them in `grid`):\n\n" + "\n".join(settings) + "\n"
+    parts += ["", "## A family's settings", "", "Any of them in `models[].params`, and in `models[].grid` to sweep.",
+              "", *settings]
+    return "\n".join(parts) + "\n"
