@@ -1,38 +1,164 @@
-"""report.html of the default run (configs/compare_baselines.yaml) and of configs/depth_vs_width.yaml
+"""The example notebooks (examples/*.ipynb) executed by a real Jupyter kernel (nbclient,
+ipykernel), in a copy of examples/, configs/ and data/; and report.html of the runs two of them
+make — the default experiment (configs/compare_baselines.yaml) and configs/depth_vs_width.yaml —
 as a researcher opens it: rendered by headless Chromium, each section's screenshot kept in
 test-artefacts/report/<run>/ for a person to look at, and the rendered DOM checked for what each
-section must hold, against values computed here from the run's tables and from Keras."""
+section must hold, against values computed here from the run's tables and from Keras. (One
+module, so that each run is made once.)"""
 import html
+import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 import yaml
 
-from nnbin.experiment import run_experiment
-
 ROOT = Path(__file__).parents[1]
+NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
+
+
+def test_notebooks_are_stored_without_outputs():
+    assert [n.name for n in NOTEBOOKS] == ["01_cross_validation_lab.ipynb", "02_logistic_shallow_deep.ipynb",
+                                            "03_depth_vs_width.ipynb"]
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A copy of the repository's examples/, configs/ and data/, and a kernelspec for this interpreter."""
+    folder = tmp_path_factory.mktemp("notebooks")
+    for name in ("examples", "configs", "data"):
+        shutil.copytree(ROOT / name, folder / name)
+    spec = folder / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "nnbin tests", "language": "python"}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def executed(workspace):
+    """Each example notebook executed once, when first asked for: name -> the executed notebook."""
+    from nbclient import NotebookClient
+
+    done = {}
+
+    def execute(name: str) -> nbformat.NotebookNode:
+        if name not in done:
+            notebook = nbformat.read(workspace / "examples" / name, as_version=4)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("JUPYTER_PATH", str(workspace / "jupyter"))
+                patch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as a user's kernel starts
+                NotebookClient(notebook, timeout=300, kernel_name="python3",
+                               resources={"metadata": {"path": str(workspace / "examples")}}).execute()
+            done[name] = notebook
+        return done[name]
+
+    return execute
+
+
+def outputs(notebook) -> list[list]:
+    return [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def check_quiet(notebook) -> None:
+    """Nothing on stderr in any cell: no TensorFlow C++ start-up lines, no warning, no traceback."""
+    for cell_outputs in outputs(notebook):
+        for output in cell_outputs:
+            assert not (output.output_type == "stream" and output.name == "stderr"), output.text[-2000:]
+
+
+def html_of(output) -> str:
+    return output["data"]["text/html"]
+
+
+def images(cell_outputs) -> int:
+    return sum("image/png" in o.get("data", {}) for o in cell_outputs)
+
+
+def shown_means(page: str, run: Path, metric: str = "roc_auc") -> None:
+    """The display's summary rows hold each configuration's mean ± sd from the run's trials.csv."""
+    trials = pd.read_csv(run / "trials.csv").groupby("config")[metric].agg(["mean", "std"])
+    for config, row in trials.iterrows():
+        assert re.search(rf">{re.escape(config)}</td>.*?>{row['mean']:.3f} ± {row['std']:.3f}<", page, re.S), config
+
+
+def test_cross_validation_lab_notebook(workspace, executed):
+    notebook = executed("01_cross_validation_lab.ipynb")
+    check_quiet(notebook)
+    cells = outputs(notebook)
+    table = pd.read_csv(workspace / "data" / "patients.csv")
+    assert f"({len(table)}, {table.shape[1] - 2})" in cells[1][0].text  # the features: no id, no target
+    page = html_of(cells[2][-1])
+    run = workspace / "examples" / "results" / "cv_lab"
+    shown_means(page, run)
+    assert page.count('<p class="verdict">') == 1 and page.count("data:image/png;base64") == 2  # roc, depth vs width
+    folds = cells[4][0]["data"]["text/plain"]
+    assert "logistic" in folds and "shallow" in folds and len(pd.read_csv(run / "trials.csv")) == 10
+    assert images(cells[5]) == 1 and images(cells[6]) == 1  # learning curves, calibration
+
+
+def test_logistic_shallow_deep_notebook(workspace, executed):
+    from nnbin.compare import compare
+
+    notebook = executed("02_logistic_shallow_deep.ipynb")
+    check_quiet(notebook)
+    cells = outputs(notebook)
+    run = workspace / "examples" / "results" / "compare_baselines"
+    trials = pd.read_csv(run / "trials.csv")
+    page = html_of(cells[0][-1])
+    shown_means(page, run)
+    verdicts = [compare(trials, family, "logistic", metric="roc_auc").verdict for family in ("shallow", "deep")]
+    for verdict in verdicts:  # the paired test, recomputed here from trials.csv
+        assert verdict.replace(">", "&gt;").replace("<", "&lt;") in page and verdict in cells[1][0].text
+    assert images(cells[2]) == 1 and images(cells[3]) == 1
+    reread = cells[4][0]["data"]["text/plain"]
+    assert all(config in reread for config in ("logistic", "shallow", "deep"))
+
+
+def test_depth_vs_width_notebook(workspace, executed):
+    notebook = executed("03_depth_vs_width.ipynb")
+    check_quiet(notebook)
+    cells = outputs(notebook)
+    run = workspace / "examples" / "results" / "depth_vs_width"
+    shown_means(html_of(cells[0][-1]), run)
+    assert images(cells[1]) == 1
+    lines = cells[2][0].text.splitlines()
+    assert len(lines) == 2 and "(241 vs 241 parameters)" in lines[0] and "(737 vs 769 parameters)" in lines[1]
+
+
+# ---------------------------------------------------------------- report.html of the runs
+
 ARTEFACTS = ROOT / "test-artefacts" / "report"
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 needs_browser = pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
 
 
-def _run(tmp_path_factory, name):
-    return run_experiment(ROOT / "configs" / f"{name}.yaml", progress=False,
-                          output_dir=tmp_path_factory.mktemp(name) / "run")
+@pytest.fixture(scope="module")
+def default_run(workspace, executed):
+    """The default experiment, as notebook 02 ran it (configs/compare_baselines.yaml), read back."""
+    from nnbin.reload import load_results
+
+    executed("02_logistic_shallow_deep.ipynb")
+    return load_results(workspace / "examples" / "results" / "compare_baselines")
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    return _run(tmp_path_factory, "compare_baselines")
+def depth_run(workspace, executed):
+    """configs/depth_vs_width.yaml, as notebook 03 ran it, read back."""
+    from nnbin.reload import load_results
 
-
-@pytest.fixture(scope="module")
-def depth_run(tmp_path_factory):
-    return _run(tmp_path_factory, "depth_vs_width")
+    executed("03_depth_vs_width.ipynb")
+    return load_results(workspace / "examples" / "results" / "depth_vs_width")
 
 
 def chromium(profile: Path, *arguments) -> str:
