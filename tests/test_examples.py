@@ -98,6 +98,8 @@ def test_cross_validation_lab_notebook(workspace, executed):
     cells = outputs(notebook)
     table = pd.read_csv(workspace / "data" / "patients.csv")
     assert f"({len(table)}, {table.shape[1] - 2})" in cells[1][0].text  # the features: no id, no target
+    bars = [o for o in cells[2] if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+X
     page = html_of(cells[2][-1])
     run = workspace / "examples" / "results" / "cv_lab"
     shown_means(page, run)

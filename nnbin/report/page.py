@@ -73,7 +73,7 @@ def summary_html(result, table_id: str | None = "summary", limit: int | None = N
     mean ± sd (sorted by its mean), held-out test scores where there are; the rank column marked
     as the sort order."""
     summary = result.summary
-    metrics = [m for m in metrics if f"{m}_mean" in summary] if metrics else summary_columns(result)
+    metrics = [m for m in dict.fromkeys(metrics) if f"{m}_mean" in summary] if metrics else summary_columns(result)
     tests = [m for m in metrics if f"test_{m}" in summary]
     shown = summary if limit is None else summary.head(limit)
     head = ['<th data-column="rank" aria-sort="ascending">rank<span class="arrow"> \u25b2</span></th>'] + [
