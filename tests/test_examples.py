@@ -99,7 +99,7 @@ def test_cross_validation_lab_notebook(workspace, executed):
     table = pd.read_csv(workspace / "data" / "patients.csv")
     assert f"({len(table)}, {table.shape[1] - 2})" in cells[1][0].text  # the features: no id, no target
     bars = [o for o in cells[2] if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-X
+    assert len(bars) == 1  # tqdm.auto's notebook bar (ipywidgets); the refits train with the folds here
     page = html_of(cells[2][-1])
     run = workspace / "examples" / "results" / "cv_lab"
     shown_means(page, run)
