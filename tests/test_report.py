@@ -275,3 +275,20 @@ def test_result_plot_methods_and_notebook_display(short_run):
         assert comparison.verdict in page.replace("&lt;", "<").replace("&gt;", ">")
     assert page.count("data:image/png;base64") == 2 and page.count("<td class=\"label\">") == len(short_run.summary)
     assert repr(short_run).startswith(f"<ExperimentResult 'short': {len(short_run.summary)} configurations; best ")
+
+
+def test_a_family_that_diverges_on_every_fold_still_gets_its_report(tmp_path):
+    """Every fold of 'wild' diverges (SGD at learning rate 1e9): its loss curves are all NaN. The
+    run still writes every plot and the page, where wild's scores read n/a and it ranks last."""
+    config = {"dataset": {"name": "iris_binary"}, "cv": {"folds": 3}, "rank_by": "mcc",
+              "models": [{"name": "logistic", "params": {"epochs": 5}},
+                         {"name": "wild", "params": {"epochs": 5, "learning_rate": 1e9, "optimizer": "sgd",
+                                                     "hidden": [8]}}]}
+    result = run_experiment(config, progress=False, output_dir=tmp_path / "run")
+    trials = pd.read_csv(tmp_path / "run" / "trials.csv")
+    assert (trials.loc[trials["family"] == "wild", "status"] != "ok").all()
+    for name in result.plot_names():
+        assert (tmp_path / "run" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+    page = (tmp_path / "run" / "report.html").read_text()
+    row = re.search(r'<td class="label">wild</td>(.*?)</tr>', page, re.S).group(1)
+    assert row.count(">n/a<") == len(result.config.metrics) and list(result.summary["config"]) == ["logistic", "wild"]

@@ -72,8 +72,10 @@ def plot_learning_curves(history: pd.DataFrame, summary: pd.DataFrame):
             legend[label] = ax.plot(curve.index, curve["mean"], color=color)[0]
             ax.fill_between(curve.index, curve["mean"] - curve["std"].fillna(0),
                             curve["mean"] + curve["std"].fillna(0), color=color, alpha=0.2)
+            if metric != "validation_loss" or curve["mean"].isna().all():  # (every fold diverged: no minimum)
+                continue
             lowest = curve["mean"].idxmin()
-            if metric == "validation_loss" and lowest < curve.index.max():
+            if lowest < curve.index.max():
                 legend["lowest mean validation loss"] = ax.axvline(lowest, color=color, linestyle=":", linewidth=1.2)
                 ax.annotate(f"epoch {lowest}", (lowest, 0.97), xycoords=("data", "axes fraction"), xytext=(3, 0),
                             textcoords="offset points", va="top", fontsize=LEGEND, color=color)
