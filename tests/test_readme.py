@@ -71,7 +71,7 @@ def run_shell_line(line: str) -> None:
         assert main(arguments) == 0, part
 
 
-PARTS = 8  # the blocks run in this many tests, in order (each part after the ones before it)
+PARTS = 12  # the blocks run in this many tests, in order (each part after the ones before it)
 
 
 class Readme:
