@@ -9,7 +9,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from browser import chromium, needs_browser
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
@@ -141,8 +141,6 @@ def test_depth_vs_width_notebook(workspace, executed):
 # ---------------------------------------------------------------- report.html of the runs
 
 ARTEFACTS = ROOT / "test-artefacts" / "report"
-BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-needs_browser = pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
 
 
 @pytest.fixture(scope="module")
@@ -161,15 +159,6 @@ def depth_run(workspace, executed):
 
     executed("03_depth_vs_width.ipynb")
     return load_results(workspace / "examples" / "results" / "depth_vs_width")
-
-
-def chromium(profile: Path, *arguments) -> str:
-    done = subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-         f"--user-data-dir={profile}", *arguments], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 def sections(dom: str) -> dict[str, str]:

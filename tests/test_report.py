@@ -2,11 +2,11 @@
 import base64
 import re
 import shutil
-import subprocess
 
 import pandas as pd
 import pytest
 
+from browser import chromium, needs_browser
 from nnbin.experiment import run_experiment
 
 SHORT = {
@@ -85,30 +85,15 @@ def test_report_is_self_contained_with_verdicts(short_run):
     assert cells[-3:] == [iris.target_names[2], str(positives), str(len(iris.target) - positives)]
 
 
-BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+@needs_browser
 def test_report_renders_in_headless_chromium(short_run, tmp_path):
-    page = short_run.output_dir / "report.html"
-    done = subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Is a network better than the baseline?" in done.stdout
-    assert done.stdout.count("<img") == 6
+    dom = chromium(tmp_path / "profile", "--dump-dom", (short_run.output_dir / "report.html").as_uri())
+    assert "Is a network better than the baseline?" in dom
+    assert dom.count("<img") == 6
 
 
 def _chromium(tmp_path, *arguments):
-    done = subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,1600",
-         f"--user-data-dir={tmp_path / 'profile'}", *arguments],
-        capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return chromium(tmp_path / "profile", "--window-size=1200,1600", *arguments)
 
 
 def _summary_rows(dom: str) -> list[list[str]]:
@@ -119,7 +104,7 @@ def _summary_rows(dom: str) -> list[list[str]]:
             for attributes, row in re.findall(r"<tr([^>]*)>(.*?)</tr>", table, re.S)]
 
 
-@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+@needs_browser
 def test_report_table_sorts_and_filters_in_headless_chromium(short_run, tmp_path):
     """The summary table sorted by a column (#sort=, as a click does) and filtered (#filter=, as
     typing does) by the page's own script, in a real browser; screenshots of the page and of
