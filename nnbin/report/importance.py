@@ -84,7 +84,7 @@ def importance_makers(result) -> dict:
 
 def importance_section(result) -> str:
     """The report's "Which inputs matter?" section (empty without importance)."""
-    from nnbin.report.page import table_html as _table
+    from nnbin.report.page import table_html
 
     if result.importance is None or result.importance.empty:
         return ""
@@ -97,12 +97,12 @@ def importance_section(result) -> str:
     return ('<section id="importance">' f"<h2>Which inputs matter?</h2><p>Drop in {html.escape(metric)} when one input is permuted on a "
             f"validation fold, that fold's own model; mean and sd over folds × permutations; {where}. "
             "Every row: importance.csv; first-layer weights per fold: weights.csv.</p>"
-            + _table(shown[["config", "feature", "importance_mean", "importance_std", "above_probe",
+            + table_html(shown[["config", "feature", "importance_mean", "importance_std", "above_probe",
                                 "beats_probe"]]) + _settings_block(result) + "</section>")
 
 
 def _settings_block(result) -> str:
-    from nnbin.report.page import table_html as _table
+    from nnbin.report.page import table_html
 
     table = result.settings_importance
     if table is None or table.empty:
@@ -110,4 +110,4 @@ def _settings_block(result) -> str:
     return ("<h3>Which settings mattered?</h3><p>Each swept setting's share of the variance of the mean "
             f"{html.escape(result.config.rank_by)} over a family's configurations (Optuna's "
             f"{html.escape(', '.join(sorted(set(table['evaluator']))))}); settings.png: mean score per value.</p>"
-            + _table(table.round(4)))
+            + table_html(table.round(4)))

@@ -105,26 +105,27 @@ def _mean_sd_cell(mean, sd) -> str:
     return f'<td data-value="{mean!r}" style="white-space:nowrap">{text}</td>'
 
 
-def _with_folds(verdict: str, folds: pd.DataFrame) -> str:
-    """A verdict and, folded under it, the paired fold-by-fold scores it is computed from."""
-    return (f'<p class="verdict">{html.escape(verdict)}</p><details><summary>fold by fold '
-            f"({len(folds)} paired folds)</summary>{table_html(folds)}</details>")
+def _with_folds(result, verdicts) -> str:
+    """Each (verdict, Comparison) and, folded under it, the paired fold-by-fold scores it is
+    computed from."""
+    from nnbin.compare import paired_scores
+
+    blocks = []
+    for verdict, comparison in verdicts:
+        folds = paired_scores(result.trials, comparison.a, comparison.b, result.config.rank_by)
+        blocks.append(f'<p class="verdict">{html.escape(verdict)}</p><details><summary>fold by fold '
+                      f"({len(folds)} paired folds)</summary>{table_html(folds)}</details>")
+    return "".join(blocks)
 
 
 def verdicts_html(result) -> str:
     """Each family's best against the baseline, with its paired folds ('' with one family)."""
-    from nnbin.compare import paired_scores
-
-    return "".join(_with_folds(c.verdict, paired_scores(result.trials, c.a, c.b, result.config.rank_by))
-                   for c in result.comparisons)
+    return _with_folds(result, [(c.verdict, c) for c in result.comparisons])
 
 
 def depth_width_html(result) -> str:
     """Deep against shallow configurations of matched size, with their paired folds ('' when none)."""
-    from nnbin.compare import paired_scores
-
-    return "".join(_with_folds(line, paired_scores(result.trials, c.a, c.b, result.config.rank_by))
-                   for line, c in depth_width_lines(result, with_comparisons=True))
+    return _with_folds(result, depth_width_lines(result, with_comparisons=True))
 
 
 def threshold_table(predictions: pd.DataFrame, config: str, threshold: float) -> pd.DataFrame:
