@@ -97,8 +97,19 @@ def test_every_model_stopped_ends_the_stack_in_one_more_call(monkeypatch):
         {"name": "net", "params": {"hidden": [4], "learning_rate": 0.5, "epochs": 400, "patience": 1}}]})
     calls = []
     original = schedule._compiled
-    monkeypatch.setattr(schedule, "_compiled", lambda *a: (lambda *args: calls.append(int(args[1])) or
-                                                        original(*a)(*args)))
+
+    class Recorded:  # the compiled function, recording each call's end epoch
+        def __init__(self, function):
+            self.function = function
+
+        def get_concrete_function(self, *args):
+            return self.function.get_concrete_function(*args)
+
+        def __call__(self, *args):
+            calls.append(int(args[1]))
+            return self.function(*args)
+
+    monkeypatch.setattr(schedule, "_compiled", lambda *a: Recorded(original(*a)))
     monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: 1)
     results = _train(trials, data, [].append)
     stopped = max(r.epochs_run for r in results.values())
