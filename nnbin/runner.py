@@ -55,17 +55,16 @@ class TrialRunner:
         `validation_loss`, `validation_<rank_by>` (recorded only: never used to stop or choose)."""
         if result.curve is None or result.status != "ok":
             return []
-        from nnbin.metrics import METRICS
+        from nnbin.metrics import score_rows
 
         epochs, probabilities = result.curve
+        finite = np.all(np.isfinite(probabilities), axis=1)
+        kept = len(finite) if finite.all() else int(np.argmin(finite))  # up to the first non-finite epoch
+        probabilities = np.asarray(probabilities[:kept], np.float64)
         names = {"log_loss": "validation_loss", self.config.rank_by: f"validation_{self.config.rank_by}"}
-        points = []
-        for epoch, p in zip(epochs, probabilities):
-            if not np.all(np.isfinite(p)):
-                break
-            points += [(label, epoch, float(METRICS[name][0](y_true, p.astype(np.float64), self.config.threshold)))
-                       for name, label in names.items()]
-        return points
+        values = {name: score_rows(name, y_true, probabilities, self.config.threshold) for name in names}
+        return [(label, epoch, values[name][k]) for k, epoch in enumerate(epochs[:kept])
+                for name, label in names.items()]
 
     def _save(self, records: list[TrialRecord]) -> None:
         """Store a batch of finished trials durably (one write and fsync per batch)."""

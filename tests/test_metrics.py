@@ -91,3 +91,24 @@ def test_edge_cases_match_scikit_learn_or_are_nan_where_it_has_no_value(y, p):
                 assert math.isnan(s[name]), name
                 continue
         assert s[name] == pytest.approx(expected, abs=1e-12), name
+
+
+def test_roc_auc_of_every_row_at_once_equals_scikit_learn_and_the_single_row_function():
+    """The validation curves score all recorded epochs of a trial in one call: each row's value
+    is scikit-learn's and, bit for bit, nnbin's one-row roc_auc (ties included)."""
+    from sklearn.metrics import roc_auc_score
+
+    from nnbin.metrics import METRICS, roc_auc, score_rows
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 57)
+    P = np.round(rng.uniform(size=(9, 57)), 1)          # many ties
+    P[3] = 0.5                                           # a row of one value: AUC 1/2
+    rows = score_rows("roc_auc", y, P)
+    assert rows == [roc_auc(y, p) for p in P]
+    np.testing.assert_allclose(rows, [roc_auc_score(y, p) for p in P], rtol=1e-12)
+    assert rows[3] == 0.5
+    assert all(math.isnan(v) for v in score_rows("roc_auc", np.ones(57, int), P))   # one class: NaN
+    for metric in ("log_loss", "accuracy", "brier"):
+        assert score_rows(metric, y, P) == [METRICS[metric][0](y, p, 0.5) for p in P]
+    assert score_rows("roc_auc", y, P[:0]) == []

@@ -19,7 +19,7 @@ tf = import_tensorflow()
 
 from nnbin.core.trials import Trial, TrainedTrial  # noqa: E402
 from nnbin.engines.folds import FoldData  # noqa: E402
-from nnbin.engines.fused.blocks import COMPILE_COST, hidden_widths, training_cost, width_classes  # noqa: E402
+from nnbin.engines.fused.blocks import hidden_widths, width_classes  # noqa: E402
 from nnbin.engines.fused.model import StackedMLP, to_keras  # noqa: E402
 from nnbin.engines.fused.stack_data import StackedFit  # noqa: E402
 from nnbin.engines.keras_engine import balanced_class_weight, train_trials as keras_trials  # noqa: E402
@@ -206,28 +206,6 @@ def _halves(stacks: list[list[Trial]]) -> list[tuple[list[Trial], tuple | None]]
     return out
 
 
-def _stack_cost(stack: list[Trial]) -> float:
-    """A stack's compilation and training, in multiply-adds (blocks.COMPILE_COST per layer
-    compiled): what balances the calls."""
-    depth = len(stack[0].hyper.spec().hidden)
-    return COMPILE_COST * (1 + depth) + training_cost(stack)
-
-
-def split_into_calls(stacks: list[tuple[list[Trial], tuple | None]]) -> list[list]:
-    """The stacks, (trials, shape) each, as calls of at most STACKS_PER_CALL stacks and enough
-    calls to keep CONCURRENT_CALLS busy, their costs balanced (each stack, costliest first, into
-    the cheapest call with room); the costliest call first, so that it starts compiling first."""
-    if not stacks:
-        return []
-    n_calls = min(len(stacks), max(CONCURRENT_CALLS, -(-len(stacks) // STACKS_PER_CALL)))
-    calls, costs = [[] for _ in range(n_calls)], [0.0] * n_calls
-    for stack in sorted(stacks, key=lambda s: -_stack_cost(s[0])):
-        i = min((i for i in range(n_calls) if len(calls[i]) < STACKS_PER_CALL), key=lambda i: costs[i])
-        calls[i].append(stack)
-        costs[i] += _stack_cost(stack[0])
-    return [calls[i] for i in sorted(range(n_calls), key=lambda i: -costs[i])]
-
-
 PlainEngine = Callable[..., Iterator[TrainedTrial]]  # (trials, folds, keep_models, progress), as keras_engine's
 
 
@@ -247,7 +225,10 @@ def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = F
     for trial in trials:  # fill the fold caches here, not from two threads at once
         if supports(trial):
             folds.rows(trial)
-    calls = split_into_calls(_halves(stacks))
+    stacks = _halves(stacks)
+    # at most STACKS_PER_CALL stacks per call, and enough calls to keep CONCURRENT_CALLS busy
+    n_calls = min(len(stacks), max(CONCURRENT_CALLS, -(-len(stacks) // STACKS_PER_CALL)))
+    calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
     pool = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="nnbin-fused")
     try:
         running = [pool.submit(train_groups, [trials for trials, _ in call], folds, False, jit_compile, progress,
