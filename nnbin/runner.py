@@ -12,9 +12,9 @@ from nnbin.results import trial_row
 
 def _history_rows(trial, points: list[tuple]) -> list[dict]:
     """Long-format history rows of a trial from (metric, 1-based epoch, value) points."""
-    return [{"trial_id": trial.id, "family": trial.family, "config": trial.label,
-             "fold": trial.split.fold, "repeat": trial.split.repeat, "metric": key,
-             "epoch": epoch, "value": value} for key, epoch, value in points]
+    same = {"trial_id": trial.id, "family": trial.family, "config": trial.label,
+            "fold": trial.split.fold, "repeat": trial.split.repeat}
+    return [{**same, "metric": key, "epoch": epoch, "value": value} for key, epoch, value in points]
 
 
 def _epoch_points(history: dict) -> list[tuple]:
