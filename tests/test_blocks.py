@@ -110,3 +110,18 @@ def test_widths_far_apart_train_apart_when_padding_costs_more_than_a_compilation
     assert len(classes) == stacks
     assert sorted(len(c) for c in classes) == ([6] if stacks == 1 else [3, 3])
     assert sorted(len(s) for s in schedule.stacks_of(trials)[0]) == sorted(len(c) for c in classes)
+
+
+def test_the_costliest_call_is_traced_and_compiled_first(monkeypatch):
+    """Calls keep their stacks in order, at most STACKS_PER_CALL each; the call with the deep
+    stack (more layers to compile, more multiply-adds to train) goes first."""
+    trials, _ = _trials({"hidden": [[], [8], [8, 8, 8]]}, epochs=20)
+    stacks, _ = schedule.stacks_of(trials)
+    assert [len(s[0].hyper.spec().hidden) for s in stacks] == [0, 1, 3]
+    monkeypatch.setattr(schedule, "CONCURRENT_CALLS", 2)
+    depths = lambda calls: [[len(t[0].hyper.spec().hidden) for t, _ in call] for call in calls]  # noqa: E731
+    assert depths(schedule.split_into_calls([(s, None) for s in stacks])) == [[1, 3], [0]]
+    assert schedule.stack_cost(stacks[2]) > schedule.stack_cost(stacks[1]) > schedule.stack_cost(stacks[0])
+    monkeypatch.setattr(schedule, "STACKS_PER_CALL", 1)
+    assert depths(schedule.split_into_calls([(s, None) for s in stacks])) == [[3], [1], [0]]
+    assert schedule.split_into_calls([]) == []

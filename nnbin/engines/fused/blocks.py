@@ -162,6 +162,14 @@ def _row_cost(blocks: tuple) -> int:
     return sum(a * b for a, b in zip([BLOCK, *units], [*units, 1]))
 
 
+def training_cost(trials: list, blocks: tuple | None = None) -> float:
+    """Multiply-adds of training these trials (each row forward and back, every epoch) in a
+    stack padded to `blocks` (default: their widest, in whole blocks)."""
+    if blocks is None:
+        blocks = tuple(n_blocks(int(w)) for w in hidden_widths(trials).max(axis=0))
+    return _row_cost(blocks) * sum(3 * t.hyper.epochs * len(t.split.train) for t in trials)
+
+
 def width_classes(trials: list) -> list[list]:
     """Trials of one depth in classes, each trained as one stack padded to its widest: classes of
     neighbouring sizes merge while the padding costs less training than the compilation it saves
@@ -170,8 +178,7 @@ def width_classes(trials: list) -> list[list]:
     by_shape: dict = {}
     for trial in trials:
         by_shape.setdefault(tuple(n_blocks(w) for w in trial.hyper.spec().hidden), []).append(trial)
-    cost = lambda shape, members: _row_cost(shape) * sum(  # noqa: E731  (row passes forward and back)
-        3 * t.hyper.epochs * len(t.split.train) for t in members)
+    cost = lambda shape, members: training_cost(members, shape)  # noqa: E731
     classes = sorted(by_shape.items(), key=lambda c: _row_cost(c[0]))
     while len(classes) > 1:
         merged = [(tuple(map(max, a, b)), ma + mb) for (a, ma), (b, mb) in zip(classes, classes[1:])]

@@ -19,7 +19,7 @@ tf = import_tensorflow()
 
 from nnbin.core.trials import Trial, TrainedTrial  # noqa: E402
 from nnbin.engines.folds import FoldData  # noqa: E402
-from nnbin.engines.fused.blocks import hidden_widths, width_classes  # noqa: E402
+from nnbin.engines.fused.blocks import COMPILE_COST, hidden_widths, training_cost, width_classes  # noqa: E402
 from nnbin.engines.fused.model import StackedMLP, to_keras  # noqa: E402
 from nnbin.engines.fused.stack_data import StackedFit  # noqa: E402
 from nnbin.engines.keras_engine import balanced_class_weight, train_trials as keras_trials  # noqa: E402
@@ -206,6 +206,20 @@ def _halves(stacks: list[list[Trial]]) -> list[tuple[list[Trial], tuple | None]]
     return out
 
 
+def stack_cost(trials: list[Trial]) -> float:
+    """A stack's compilation (blocks.COMPILE_COST a layer) and training, in multiply-adds."""
+    return COMPILE_COST * (1 + len(trials[0].hyper.spec().hidden)) + training_cost(trials)
+
+
+def split_into_calls(stacks: list[tuple[list[Trial], tuple | None]]) -> list[list]:
+    """The stacks ((trials, shape) each) as calls: at most STACKS_PER_CALL stacks a call and
+    enough calls to keep CONCURRENT_CALLS busy, the costliest call first (stack_cost), so that
+    it is traced (one call at a time) and handed to XLA first."""
+    n_calls = min(len(stacks), max(CONCURRENT_CALLS, -(-len(stacks) // STACKS_PER_CALL)))
+    calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
+    return sorted(calls, key=lambda call: -sum(stack_cost(trials) for trials, _ in call))
+
+
 PlainEngine = Callable[..., Iterator[TrainedTrial]]  # (trials, folds, keep_models, progress), as keras_engine's
 
 
@@ -225,10 +239,7 @@ def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = F
     for trial in trials:  # fill the fold caches here, not from two threads at once
         if supports(trial):
             folds.rows(trial)
-    stacks = _halves(stacks)
-    # at most STACKS_PER_CALL stacks per call, and enough calls to keep CONCURRENT_CALLS busy
-    n_calls = min(len(stacks), max(CONCURRENT_CALLS, -(-len(stacks) // STACKS_PER_CALL)))
-    calls = [stacks[i * len(stacks) // n_calls:(i + 1) * len(stacks) // n_calls] for i in range(n_calls)]
+    calls = split_into_calls(_halves(stacks))
     pool = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="nnbin-fused")
     try:
         running = [pool.submit(train_groups, [trials for trials, _ in call], folds, False, jit_compile, progress,
