@@ -12,6 +12,7 @@
     python scripts/bench.py --executor ray        # larger workload: local executor vs Ray, 1 and 2 workers
     python scripts/bench.py --search              # reference grid: FusedSearchCV vs GridSearchCV(NNBinClassifier)
     python scripts/bench.py --search --workload larger  # the same on the 36-configuration, 10-fold grid
+    python scripts/bench.py --search --workload wine    # wine, hidden (), (8,), (16, 8) x 2 rates, 5 folds, 40 epochs
     python scripts/bench.py --halving             # larger grid: successive halving vs the full grid vs scikit-learn's
     python scripts/bench.py --halving --workload tall   # the same on 50,000 rows, where training dominates
     python scripts/bench.py --progress            # live progress: its cost, and how often the bar moves
@@ -492,12 +493,19 @@ def search_child(kind: str, workload: str, epochs: int) -> None:
 
     from nnbin.sklearn import FusedSearchCV, NNBinClassifier
 
-    spec = WORKLOADS[workload]
+    spec = SEARCH_ONLY.get(workload) or WORKLOADS[workload]
     X, y = load_breast_cancer(return_X_y=True)
+    if workload == "wine":  # class 0 against the rest
+        from sklearn.datasets import load_wine
+
+        X, y = load_wine(return_X_y=True)
+        y = (y == 0).astype(int)
     classifier = course_style_classifier() if kind == "course" else NNBinClassifier
     pipeline = Pipeline([("scale", StandardScaler()),
                          ("net", classifier(epochs=epochs, batch_size=spec["batch_size"], random_state=0))])
-    if workload == "reference":
+    if workload == "wine":
+        grid = {"net__hidden": [(), (8,), (16, 8)], "net__learning_rate": [0.001, 0.01]}
+    elif workload == "reference":
         grid = [{"net__hidden": [tuple(m["params"].get("hidden", ()))],
                  "net__activation": [m["params"].get("activation", "relu")],
                  "net__learning_rate": m["grid"]["learning_rate"]} for m in spec["models"]]
@@ -615,19 +623,24 @@ def bench_peers(epochs: int) -> None:
         print(f"{tool} wall time / nnbin: {rows[tool][0] / rows['nnbin'][0]:.2f}x")
 
 
+# workloads of --search only: wine (class 0 vs rest, 178 x 13), hidden (), (8,), (16, 8) x 2 rates
+SEARCH_ONLY = {"wine": {"folds": 5, "epochs": 40, "batch_size": 32}}
+
+
 def bench_search(workload: str, epochs: int) -> None:
     names = {"fused": "FusedSearchCV", "grid": "GridSearchCV(NNBinClassifier)",
              "course": "GridSearchCV(course-style Keras)"}
-    if workload != "reference":
+    if workload == "larger":
         names.pop("course")  # ~5 s per fit: 30 minutes on the larger grid
     results = {}
     for kind in names:
         result, wall = run_script(["--search-child", f"{kind},{workload},{epochs}"], f"{kind} search")
         results[kind] = {**result, "wall": wall}
-    spec = WORKLOADS[workload]
+    spec = SEARCH_ONLY.get(workload) or WORKLOADS[workload]
     fits = results["fused"]["fits"]
+    table = "wine (class 0 vs rest)" if workload == "wine" else "breast_cancer"
     print(f"\n## scikit-learn search, {workload} grid ({fits // spec['folds']} candidates x {spec['folds']} folds, "
-          f"breast_cancer, Adam, batch 32, {epochs} epochs), StandardScaler per fold, roc_auc, refit of the best")
+          f"{table}, Adam, batch 32, {epochs} epochs), StandardScaler per fold, roc_auc, refit of the best")
     print(f"{'search':<34} {'fits':>5} {'wall s':>8} {'in-process s':>13} {'refit s':>8} {'peak MB':>8}  best")
     for kind, r in results.items():
         best = ", ".join(f"{k}={v}" for k, v in r["best_params"].items())
@@ -944,7 +957,7 @@ def bench_memory() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workload", choices=["reference", "larger", "both", "w1", "metrics", "big", "memory",
-                                               "tall"],
+                                               "tall", "wine"],
                         default="both")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of fused,keras,course,sklearn")
     parser.add_argument("--quick", action="store_true", help="3 epochs: a smoke test of the script")
@@ -974,6 +987,8 @@ def main() -> None:
     parser.add_argument("--memory", help=argparse.SUPPRESS)  # child: ROWS,LEARNING_RATES
     parser.add_argument("--executor-child", help=argparse.SUPPRESS)  # child: WORKLOAD,EPOCHS,CPUS_PER_TASK
     args = parser.parse_args()
+    if args.workload in SEARCH_ONLY and not args.search:
+        parser.error(f"--workload {args.workload} is a scikit-learn search workload: add --search")
     if args.peer_child:
         tool, epochs = args.peer_child.split(",")
         return peer_child(tool, int(epochs))
@@ -1005,9 +1020,9 @@ def main() -> None:
     if args.halving:  # --workload larger (default) or tall
         workload = "larger" if args.workload == "both" else args.workload
         return bench_halving(workload, 6 if args.quick else WORKLOADS[workload]["epochs"])
-    if args.search:  # --workload reference (default) or larger
+    if args.search:  # --workload reference (default), larger or wine
         workload = "reference" if args.workload == "both" else args.workload
-        return bench_search(workload, 3 if args.quick else WORKLOADS[workload]["epochs"])
+        return bench_search(workload, 3 if args.quick else (SEARCH_ONLY.get(workload) or WORKLOADS[workload])["epochs"])
     if args.executor:
         workload = "larger" if args.workload == "both" else args.workload
         return bench_executors(workload, 3 if args.quick else WORKLOADS[workload]["epochs"])

@@ -12,10 +12,10 @@ from nnbin.device import import_tensorflow
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from nnbin.builders import build_model, initial_weights  # noqa: E402
+from nnbin.builders import build_model  # noqa: E402
 from nnbin.core.trials import Trial  # noqa: E402
-from nnbin.engines.fused.blocks import (BLOCK, blocked_weights, dense, hidden_widths, keras_weights,  # noqa: E402
-                                       kernel_square_sum, n_blocks, ordered_sum, output, unit_masks)
+from nnbin.engines.fused.blocks import (BLOCK, dense, hidden_widths, keras_weights, kernel_square_sum,  # noqa: E402
+                                       n_blocks, ordered_sum, output, stack_initial_weights, unit_masks)
 from nnbin.engines.fused.stack_data import (LOSS_CHUNK, PREDICT_CHUNK, EpochState, StackedFit,  # noqa: E402
                                             StackOutcome, _pad, validation_stride)
 from nnbin.engines.fused.streams import _DROPOUT, mix, seed_hashes, uniform, _shuffle_keys  # noqa: E402
@@ -56,7 +56,8 @@ class StackedMLP:
         self.padded = [n_blocks(int(w)) * BLOCK for w in (self.widths.max(axis=0) if widest is None else widest)]
         self.masked = bool((self.widths != np.array(self.padded, np.int32)).any())  # some units are padding
         self.n_features = n_features
-        self.params = [tf.constant(np.stack(layer)) for layer in zip(*self._initial_weights(trials))]
+        initial = stack_initial_weights(trials, n_features, self.padded)
+        self.params = [tf.constant(np.stack(layer)) for layer in zip(*initial)]
         self.n_slots = {"sgd": 1, "rmsprop": 2, "adam": 2}[self.optimizer]
         # features no model of the stack uses are left out of the graph (faster to compile)
         self.uses_dropout = bool(self.dropout.any())
@@ -70,18 +71,6 @@ class StackedMLP:
         every = validation_stride(self.n_models, int(data.n("validation").max()), int(self.epochs.max()),
                                   self.steps_per_epoch * self.batch_size)
         self.record_every = every if every <= int(self.epochs.max()) else 0  # 0: no epoch recorded
-
-    def _initial_weights(self, trials: list) -> list[list[np.ndarray]]:
-        """Each model's builder weights in the blocked layout, drawn once per distinct layers,
-        initializer and seed: the trials of a grid on one fold share them (~4 ms a draw)."""
-        drawn, out = {}, []
-        for k, trial in enumerate(trials):
-            spec = trial.hyper.spec(seed=trial.seed)
-            key = (spec.hidden, str(spec.kernel_initializer), k if spec.seed is None else spec.seed)
-            if key not in drawn:
-                drawn[key] = blocked_weights(initial_weights(spec, self.n_features), self.n_features, self.padded)
-            out.append(drawn[key])
-        return out
 
     # ------------------------------------------------------------ model
     def _activate(self, layer, z, choice):
