@@ -5,7 +5,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # one XLA compilation cache for the session and the processes its tests start (removed at the end)
-XLA_CACHE = os.environ.setdefault("NNBIN_XLA_CACHE", tempfile.mkdtemp(prefix="nnbin-test-xla-"))
+if "NNBIN_XLA_CACHE" not in os.environ:  # made once, by the controller; the workers inherit it
+    os.environ["NNBIN_XLA_CACHE"] = tempfile.mkdtemp(prefix="nnbin-test-xla-")
+XLA_CACHE = os.environ["NNBIN_XLA_CACHE"]
 
 import pytest  # noqa: E402
 
