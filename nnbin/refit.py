@@ -136,18 +136,28 @@ def _for_refit(trial, best_epoch_mean=None):
 
 
 def refits_known_in_advance(config, trials: list, rows, test_rows) -> list:
-    """The refits that cross-validation cannot change, to train alongside it (no extra
-    compilation): a family with a single configuration and no early stopping (which="best":
-    only when the experiment has a single configuration). The fused engine only."""
+    """The refits to train alongside cross-validation (no compilation of their own), the fused
+    engine only: those cross-validation cannot change (a family with a single configuration and
+    no early stopping; which="best": only when the experiment has a single configuration), and,
+    where training them all costs less than compiling a refit later
+    (fused.worth_training_alongside), every configuration's, among which cross-validation then
+    chooses (a configuration with early stopping refits for the epochs it decides: never in
+    advance)."""
+    from nnbin.engines.fused import worth_training_alongside
+
     if config.engine != "fused" or config.refit == "none":
         return []
     firsts = {}
     for trial in trials:
         firsts.setdefault(trial.family, {}).setdefault(trial.label, trial)
-    single = [next(iter(c.values())) for c in firsts.values() if len(c) == 1]
-    if config.refit == "best" and sum(len(c) for c in firsts.values()) > 1:
-        single = []
-    return [refit_trial(_for_refit(t), rows, test_rows) for t in single if not t.hyper.patience]
+    choices = [list(c.values()) for c in firsts.values()]  # per model refitted, its candidates
+    if config.refit == "best":
+        choices = [[t for c in choices for t in c]]
+    known = []
+    for candidates in choices:
+        refits = [refit_trial(_for_refit(t), rows, test_rows) for t in candidates if not t.hyper.patience]
+        known += refits if len(candidates) == 1 else worth_training_alongside(trials, refits)
+    return known
 
 
 def _refit_queues(summary, which: str) -> list[list]:

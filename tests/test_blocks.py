@@ -125,3 +125,25 @@ def test_the_costliest_call_is_traced_and_compiled_first(monkeypatch):
     monkeypatch.setattr(schedule, "STACKS_PER_CALL", 1)
     assert depths(schedule.split_into_calls([(s, None) for s in stacks])) == [[3], [1], [0]]
     assert schedule.split_into_calls([]) == []
+
+
+def test_refits_are_trained_in_advance_only_when_cheaper_than_the_chosen_ones_compilation():
+    """Two candidates' refits on all 150 rows beside six cross-validation trials (100 rows each,
+    so their stack steps through 150): by hand, multiply-adds per row of [8] in blocks of 64 are
+    64*64 + 64 = 4160, three passes a row and epoch, against one depth-1 compilation (2 layers
+    of COMPILE_COST). An optimizer the fused engine does not train is never among them."""
+    from nnbin.refit import refit_trial
+
+    def case(epochs, optimizer="adam"):
+        trials, _ = _trials({"learning_rate": [0.01, 0.1], "hidden": [[8]], "optimizer": [optimizer]}, epochs)
+        refits = [refit_trial(t, np.arange(150), []) for t in trials if t.split.fold == 0]
+        assert [len(t.split.train) for t in trials] == [100] * 6 and len(refits) == 2
+        by_hand = 4160 * 3 * epochs * (2 * 150 + 6 * (150 - 100))
+        return schedule.worth_training_alongside(trials, refits), refits, by_hand
+
+    cheapest = int(2 * blocks.COMPILE_COST / (4160 * 3 * (2 * 150 + 6 * 50)))  # epochs at the threshold
+    chosen, refits, by_hand = case(cheapest)
+    assert by_hand < 2 * blocks.COMPILE_COST and chosen == refits
+    chosen, _, by_hand = case(cheapest + 1)
+    assert by_hand > 2 * blocks.COMPILE_COST and chosen == []
+    assert case(3, "adagrad")[0] == []

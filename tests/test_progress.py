@@ -153,6 +153,8 @@ def test_the_bars_move_inside_a_stack_and_end_whole(tmp_path, monkeypatch, capsy
     of fits before any trial finishes, never goes back, and ends at exactly 6 of 6 (training) and
     1 of 1 (refitting); --quiet (progress off) trains each call in one piece and prints nothing."""
     monkeypatch.setattr(schedule, "next_chunk", lambda epochs, seconds: 5)
+    # the refit in a call of its own, as when training both candidates' in advance costs more
+    monkeypatch.setattr(fused, "worth_training_alongside", lambda trials, extra: [])
     seen = _bar_positions(monkeypatch)
     runs = []
     original_run = schedule._run

@@ -111,8 +111,10 @@ def test_a_call_of_the_same_structure_reuses_its_compiled_function_with_the_same
 
 def test_refits_known_before_cross_validation_train_with_it_and_equal_a_separate_refit(tmp_path, monkeypatch):
     """A family with one configuration and no early stopping has the same refit whatever
-    cross-validation finds: it is trained in cross-validation's compiled calls (no extra
-    compilation), and gives the same bits as the refit trained on its own (a resumed run)."""
+    cross-validation finds, and a family whose every candidate trains for less than the chosen
+    one's compilation has its refit among them: those are trained in cross-validation's
+    compiled calls (no extra compilation), and give the same bits as refits trained on their own
+    (a resumed run). Early stopping decides the refit's epochs: that refit comes after."""
     import keras
 
     from nnbin import engines
@@ -131,11 +133,13 @@ def test_refits_known_before_cross_validation_train_with_it_and_equal_a_separate
               "models": [{"name": "logistic", "params": {"epochs": 3}},
                          {"name": "shallow", "params": {"hidden": [4], "epochs": 3}},
                          {"name": "grid", "params": {"hidden": [3], "epochs": 2},
+                          "grid": {"learning_rate": [0.01, 0.1]}},
+                         {"name": "stopping", "params": {"hidden": [3], "epochs": 4, "patience": 1},
                           "grid": {"learning_rate": [0.01, 0.1]}}]}
     first = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
-    assert calls == [[False, True], [True]]  # logistic and shallow with the CV; grid's refit after
+    assert calls == [[False, True], [True]]  # logistic, shallow and grid with the CV; stopping's after
     weights = lambda: {f: keras.models.load_model(tmp_path / "models" / f / "model.keras").get_weights()  # noqa: E731
-                       for f in ("logistic", "shallow", "grid")}
+                       for f in ("logistic", "shallow", "grid", "stopping")}
     before, calls[:] = weights(), []
     again = run_experiment(config, progress=False, output_dir=tmp_path, report=False)
     assert again.metadata["trained_now"] == 0 and calls == [[True]]  # every refit on its own

@@ -19,10 +19,10 @@ flight, the fallback to the plain engine).
 """
 from nnbin.engines.fused.model import to_keras
 from nnbin.engines.fused.schedule import (FUSED_OPTIMIZERS, compilations, group_key, stacks_of, supports,
-                                          train_groups, train_trials)
+                                          train_groups, train_trials, worth_training_alongside)
 from nnbin.engines.fused.streams import epoch_batches, epoch_order
 
 # the engine's interface only: settings and helpers are read where they are defined (patch them
 # there: schedule.next_chunk, stack_data.CURVE_COST, model.validation_stride, ...)
 __all__ = ["FUSED_OPTIMIZERS", "compilations", "epoch_batches", "epoch_order", "group_key", "stacks_of", "supports",
-           "to_keras", "train_groups", "train_trials"]
+           "to_keras", "train_groups", "train_trials", "worth_training_alongside"]

@@ -220,6 +220,22 @@ def split_into_calls(stacks: list[tuple[list[Trial], tuple | None]]) -> list[lis
     return sorted(calls, key=lambda call: -sum(stack_cost(trials) for trials, _ in call))
 
 
+def worth_training_alongside(trials: list[Trial], extra: list[Trial]) -> list[Trial]:
+    """`extra`, candidates of which one will be trained later (the fused engine's own: supports),
+    if training them all in the stacks of `trials` costs less than the later one's compilation
+    (COMPILE_COST a layer, as stack_cost counts it; of the shallowest candidate); else none. Their
+    cost: their own training and the steps they add to the models of the stacks they join (a
+    stack steps through its largest row set)."""
+    extra = [t for t in extra if supports(t)]
+    rows: dict = {}  # group key (depth first) -> the most rows an extra trial of it trains on
+    for trial in extra:
+        rows[group_key(trial)] = max(rows.get(group_key(trial), 0), len(trial.split.train))
+    padding = sum(training_cost([t]) * (rows[group_key(t)] / len(t.split.train) - 1) for t in trials
+                  if supports(t) and rows.get(group_key(t), 0) > len(t.split.train))
+    training = sum(training_cost([t]) for t in extra) + padding
+    return extra if rows and training < COMPILE_COST * (1 + min(depth for depth, *_ in rows)) else []
+
+
 PlainEngine = Callable[..., Iterator[TrainedTrial]]  # (trials, folds, keep_models, progress), as keras_engine's
 
 
