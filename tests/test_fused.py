@@ -26,22 +26,26 @@ def run(engine, trials, data, **options):
 FULL_BATCH = {"batch_size": 4096, "epochs": 15}  # one step per epoch: the shuffle order cannot matter
 
 
-def test_full_batch_training_matches_keras():
+SHARED = {"hidden": [6, 4], "activation": "tanh", **FULL_BATCH}
+FULL_BATCH_FAMILIES = {  # per optimizer, its families
+    "adam": [{"name": "adam", "params": {**SHARED, "learning_rate": 0.05},
+              "grid": {"l2": [0.0, 0.01], "learning_rate": [0.02, 0.05]}}],
+    "sgd": [{"name": "sgd_momentum", "params": {**SHARED, "optimizer": "sgd", "momentum": 0.9, "learning_rate": 0.05}},
+            {"name": "sgd", "params": {**SHARED, "optimizer": "sgd", "learning_rate": 0.1, "l2": 0.01}}],
+    "rmsprop": [{"name": "rmsprop", "params": {**SHARED, "optimizer": "rmsprop", "learning_rate": 0.01}},
+                {"name": "rmsprop_momentum", "params": {**SHARED, "optimizer": "rmsprop", "momentum": 0.5,
+                                                        "learning_rate": 0.01, "l2": 0.01}}],
+}
+
+
+@pytest.mark.parametrize("optimizer, configurations", [("adam", 4), ("sgd", 2), ("rmsprop", 2)])
+def test_full_batch_training_matches_keras(optimizer, configurations):
     """Same seeds, same initial weights, same update rules: the same probabilities.
-    One family per optimizer; in-stack differences of learning rate and L2 in the adam family."""
-    shared = {"hidden": [6, 4], "activation": "tanh", **FULL_BATCH}
-    trials, data = make([
-        {"name": "adam", "params": {**shared, "learning_rate": 0.05},
-         "grid": {"l2": [0.0, 0.01], "learning_rate": [0.02, 0.05]}},
-        {"name": "sgd_momentum", "params": {**shared, "optimizer": "sgd", "momentum": 0.9,
-                                            "learning_rate": 0.05}},
-        {"name": "sgd", "params": {**shared, "optimizer": "sgd", "learning_rate": 0.1, "l2": 0.01}},
-        {"name": "rmsprop", "params": {**shared, "optimizer": "rmsprop", "learning_rate": 0.01}},
-        {"name": "rmsprop_momentum", "params": {**shared, "optimizer": "rmsprop", "momentum": 0.5,
-                                                "learning_rate": 0.01, "l2": 0.01}},
-    ], folds=2)
+    Each optimizer with and without momentum and L2; in-stack differences of learning rate and
+    L2 in the adam family."""
+    trials, data = make(FULL_BATCH_FAMILIES[optimizer], folds=2)
     fused, plain = run("fused", trials, data), run("keras", trials, data)
-    assert len(plain) == 8 * 2
+    assert len(plain) == configurations * 2
     for trial_id, result in plain.items():
         assert fused[trial_id].epochs_run == result.epochs_run == 15
         np.testing.assert_allclose(fused[trial_id].y_prob, result.y_prob, atol=2e-4,
