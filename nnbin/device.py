@@ -22,11 +22,28 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+def exact_arithmetic() -> None:
+    """XLA's CPU code without fused multiply-adds (XLA_FLAGS --xla_cpu_max_isa=AVX, the widest
+    x86 instruction set without FMA): LLVM contracts a*b + c into one rounding or not depending
+    on how XLA fused the graph around it, so a trial's bits depended on which other trials
+    shared its stack (a relu model beside tanh ones: weights 1e-7 apart). Without FMA every
+    multiply and add rounds once, as the stacked engine's exactness argument assumes
+    (engines/fused/blocks.py); it costs a few percent of training (BENCHMARKS.md). Left alone
+    when XLA_FLAGS already names an instruction set, and off x86 (no such flag); it cannot take
+    effect if XLA compiled something in this process before nnbin was imported."""
+    import platform
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_max_isa" not in flags and platform.machine().lower() in ("x86_64", "amd64"):
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_max_isa=AVX".strip()
+
+
 def use_compilation_cache() -> str | None:
     """With NNBIN_XLA_CACHE=DIR set, keep XLA's compiled graphs in DIR (TensorFlow's persistent
     cache), so that a rerun of the same stacks loads them instead of compiling again (same
-    executables, same bits). Kept per machine (processor and TensorFlow version), so a directory
-    shared by different hosts never hands one another's code. Returns the directory, or None."""
+    executables, same bits). Kept per machine (processor, TensorFlow version and XLA_FLAGS), so
+    a directory shared by different hosts, or code compiled with other flags, is never handed
+    over. Returns the directory, or None."""
     choice = os.environ.get("NNBIN_XLA_CACHE", "")
     if not choice or "tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", ""):
         return None
@@ -39,7 +56,8 @@ def use_compilation_cache() -> str | None:
     processor = cpuinfo.read_text() if cpuinfo.exists() else platform.processor()
     processor = "".join(sorted({line for line in processor.splitlines()
                                 if line.split(":")[0].strip() in ("model name", "flags", "cpu family", "model")}))
-    key = hashlib.sha256(f"{platform.machine()} {processor} {version('tensorflow')}".encode()).hexdigest()[:12]
+    flags = os.environ.get("XLA_FLAGS", "")
+    key = hashlib.sha256(f"{platform.machine()} {processor} {version('tensorflow')} {flags}".encode()).hexdigest()[:12]
     directory = Path(choice).expanduser() / f"xla-{key}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -56,6 +74,7 @@ def import_tensorflow():
     as quiet as the CLI."""
     import nnbin
 
+    exact_arithmetic()  # read when XLA first compiles: also after the user imported TensorFlow
     if "tensorflow" not in sys.modules:
         use_compilation_cache()
     if "tensorflow" in sys.modules or nnbin.USER_TF_LOG_LEVEL:
