@@ -29,3 +29,34 @@ def test_a_second_process_reuses_the_compiled_graphs(tmp_path):
     assert entries, "the first process wrote no compiled graph"
     assert run() == first
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == entries  # loaded, not compiled again
+
+
+def test_xla_compiles_without_fused_multiply_adds_unless_the_user_chose_and_the_cache_keeps_flags_apart(
+        tmp_path, monkeypatch):
+    """device.exact_arithmetic caps XLA's CPU instruction set below FMA (x86), adding to the
+    user's XLA_FLAGS and leaving a chosen instruction set alone; cached graphs compiled under
+    other XLA_FLAGS live in another folder (never loaded for these)."""
+    import platform
+
+    import pytest
+
+    from nnbin import device
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the switch exists on x86 only")
+    for given, expected in [(None, "--xla_cpu_max_isa=AVX"), ("--xla_dump_to=/x", "--xla_dump_to=/x --xla_cpu_max_isa=AVX"),
+                            ("--xla_cpu_max_isa=AVX2", "--xla_cpu_max_isa=AVX2")]:
+        if given is None:
+            monkeypatch.delenv("XLA_FLAGS", raising=False)
+        else:
+            monkeypatch.setenv("XLA_FLAGS", given)
+        device.exact_arithmetic()
+        device.exact_arithmetic()  # once only
+        assert os.environ["XLA_FLAGS"] == expected
+    monkeypatch.setenv("NNBIN_XLA_CACHE", str(tmp_path))
+    folders = set()
+    for flags in ("--xla_cpu_max_isa=AVX", "--xla_cpu_max_isa=AVX2", "--xla_cpu_max_isa=AVX"):
+        monkeypatch.setenv("XLA_FLAGS", flags)
+        monkeypatch.setenv("TF_XLA_FLAGS", "")
+        folders.add(device.use_compilation_cache())
+    assert len(folders) == 2 and all(Path(f).parent == tmp_path for f in folders)
