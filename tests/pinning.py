@@ -82,10 +82,15 @@ SCENARIOS = {
 
 
 def machine() -> dict:
-    """What decides TensorFlow's CPU bits: the processor, its core count, the libraries."""
+    """What decides TensorFlow's CPU bits: the processor, its core count, the libraries, and the
+    instruction set XLA may use (device.exact_arithmetic: no fused multiply-adds; pins written
+    before it, with FMA, lack the key and no longer apply)."""
     import keras
     import tensorflow as tf
 
+    from nnbin.device import exact_arithmetic
+
+    exact_arithmetic()  # what nnbin runs with, whoever imported TensorFlow first
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
@@ -97,7 +102,8 @@ def machine() -> dict:
     flags = hashlib.sha1(fields.get("flags", "").encode()).hexdigest()[:12]
     return {"cpu": model, "cpu_id": "/".join(fields.get(k, "?") for k in ("cpu family", "model", "stepping")),
             "cpu_flags": flags, "cores": os.cpu_count(), "machine": platform.machine(),
-            "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
+            "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+            "xla_flags": os.environ.get("XLA_FLAGS", "")}
 
 
 def _csv(frame: pd.DataFrame) -> str:
