@@ -6,12 +6,12 @@ change bits if wider models joining its stack widened them. Here every product m
 matrices of one shape per layer kind, whatever the stack: (rows, m) @ (m, BLOCK) into the
 first hidden layer, (rows, BLOCK) @ (BLOCK, BLOCK) between hidden layers, (rows, BLOCK) @
 (BLOCK, 1) into the output (an elementwise product and ordered sums); a stack only has more
-of them. Sums over blocks (and their
-gradients) run in one fixed pairwise order in which a model's missing, all-zero blocks add
-exact zeros (and every multiply and add rounds once, whatever XLA fuses around it: its CPU
-code is compiled without fused multiply-adds, device.exact_arithmetic). A layer's weights are (K, blocks in, blocks out, rows of a block, units of a
-block); a model narrower than the stack keeps zeros in its extra units, which its unit mask
-holds at zero and which get no gradient.
+of them. Sums over blocks (and their gradients) run in one fixed pairwise order in which a
+model's missing, all-zero blocks add exact zeros, and every multiply and add rounds once,
+whatever XLA fuses around it (its CPU code is compiled without fused multiply-adds:
+device.exact_arithmetic). A layer's weights are (K, blocks in, blocks out, rows of a block,
+units of a block); a model narrower than the stack keeps zeros in its extra units, which its
+unit mask holds at zero and which get no gradient.
 """
 from __future__ import annotations
 
