@@ -44,7 +44,8 @@ def test_xla_compiles_without_fused_multiply_adds_unless_the_user_chose_and_the_
 
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("the switch exists on x86 only")
-    for given, expected in [(None, "--xla_cpu_max_isa=AVX"), ("--xla_dump_to=/x", "--xla_dump_to=/x --xla_cpu_max_isa=AVX"),
+    for given, expected in [(None, "--xla_cpu_max_isa=AVX"),
+                            ("--xla_dump_to=/x", "--xla_dump_to=/x --xla_cpu_max_isa=AVX"),
                             ("--xla_cpu_max_isa=AVX2", "--xla_cpu_max_isa=AVX2")]:
         if given is None:
             monkeypatch.delenv("XLA_FLAGS", raising=False)
