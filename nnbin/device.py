@@ -1,7 +1,9 @@
 """Which device TensorFlow trains on: auto (GPU when present), cpu, or gpu."""
 from __future__ import annotations
 
+import functools
 import os
+import platform
 import sys
 from contextlib import contextmanager
 
@@ -22,6 +24,9 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+X86 = platform.machine().lower() in ("x86_64", "amd64")  # where XLA can be told not to use FMA
+
+
 def exact_arithmetic() -> None:
     """XLA's CPU code without fused multiply-adds (XLA_FLAGS --xla_cpu_max_isa=AVX, the widest
     x86 instruction set without FMA): LLVM contracts a*b + c into one rounding or not depending
@@ -31,11 +36,21 @@ def exact_arithmetic() -> None:
     (engines/fused/blocks.py); it costs a few percent of training (BENCHMARKS.md). Left alone
     when XLA_FLAGS already names an instruction set, and off x86 (no such flag); it cannot take
     effect if XLA compiled something in this process before nnbin was imported."""
-    import platform
-
     flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_cpu_max_isa" not in flags and platform.machine().lower() in ("x86_64", "amd64"):
+    if "xla_cpu_max_isa" not in flags and X86:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_max_isa=AVX".strip()
+
+
+@functools.cache
+def fma_contracted() -> bool:
+    """Whether XLA's CPU code in this process fuses a*b + c into one rounding after all
+    (exact_arithmetic came too late: XLA had compiled before nnbin was imported; or XLA_FLAGS
+    names an instruction set with FMA): (1 + 2^-12)^2 - (1 + 2^-11) is 0 in float32 rounded
+    twice and 2^-24 fused. One tiny compilation, once per process."""
+    tf = import_tensorflow()
+    with tf.device("/CPU:0"):
+        a, c = tf.constant(1 + 2 ** -12, tf.float32), tf.constant(-(1 + 2 ** -11), tf.float32)
+        return float(tf.function(lambda a, c: a * a + c, jit_compile=True)(a, c)) != 0.0
 
 
 def use_compilation_cache() -> str | None:
@@ -48,7 +63,6 @@ def use_compilation_cache() -> str | None:
     if not choice or "tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", ""):
         return None
     import hashlib
-    import platform
     from importlib.metadata import version
     from pathlib import Path
 

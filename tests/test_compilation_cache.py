@@ -61,3 +61,40 @@ def test_xla_compiles_without_fused_multiply_adds_unless_the_user_chose_and_the_
         monkeypatch.setenv("TF_XLA_FLAGS", "")
         folders.add(device.use_compilation_cache())
     assert len(folders) == 2 and all(Path(f).parent == tmp_path for f in folders)
+
+
+LATE = """
+import warnings
+import tensorflow as tf
+tf.function(lambda x: x * x, jit_compile=True)(tf.constant(2.0))  # XLA reads its flags now, with FMA
+from nnbin import device
+from nnbin.config import config_from_dict
+from nnbin.cv import make_splits, make_trials
+from nnbin.engines import FoldData
+from nnbin.engines.fused import train_trials
+config = config_from_dict({"dataset": {"name": "iris_binary"}, "cv": {"folds": 3},
+                           "models": [{"name": "net", "params": {"epochs": 1, "hidden": [3]}}]})
+data = config.dataset.load()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    list(train_trials(make_trials(config, make_splits(data.y, 3, seed=0)), FoldData(data)))
+print(device.fma_contracted(), [str(w.message) for w in caught if "fused multiply-adds" in str(w.message)])
+"""
+
+
+def test_fused_multiply_adds_that_came_back_are_detected_and_said():
+    """Here XLA runs without FMA (nnbin was imported first); in a process where XLA compiled
+    before nnbin was imported, the flag comes too late: the fused engine says so."""
+    import platform
+
+    import pytest
+
+    from nnbin import device
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the switch exists on x86 only")
+    assert device.fma_contracted() is False
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", LATE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert out.startswith("True [") and "a trial's last bits can depend on the trials stacked with it" in out

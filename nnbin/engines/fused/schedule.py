@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections import OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from nnbin.device import import_tensorflow
+from nnbin.device import X86, fma_contracted, import_tensorflow
 
 tf = import_tensorflow()
 
@@ -251,6 +252,11 @@ def train_trials(trials: Iterable[Trial], folds: FoldData, keep_models: bool = F
     in one piece."""
     trials = list(trials)
     stacks, rest = stacks_of(trials)
+    if stacks and X86 and fma_contracted():
+        warnings.warn("XLA compiles with fused multiply-adds in this process (it ran before nnbin was imported, "
+                      "or XLA_FLAGS names an instruction set with FMA): a trial's last bits can depend on the "
+                      "trials stacked with it; import nnbin before using XLA, and leave xla_cpu_max_isa to nnbin",
+                      stacklevel=2)
     _shared_table(folds)
     for trial in trials:  # fill the fold caches here, not from two threads at once
         if supports(trial):
