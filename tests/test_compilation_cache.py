@@ -1,9 +1,16 @@
 """NNBIN_XLA_CACHE: a second process loads the first one's compiled graphs (no new entries) and
-gets the same bits."""
+gets the same bits; XLA without fused multiply-adds (device.exact_arithmetic), and the check that
+it took effect."""
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from nnbin import device
+
+x86_only = pytest.mark.skipif(not device.X86, reason="the switch exists on x86 only")
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = """
@@ -31,19 +38,12 @@ def test_a_second_process_reuses_the_compiled_graphs(tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == entries  # loaded, not compiled again
 
 
+@x86_only
 def test_xla_compiles_without_fused_multiply_adds_unless_the_user_chose_and_the_cache_keeps_flags_apart(
         tmp_path, monkeypatch):
     """device.exact_arithmetic caps XLA's CPU instruction set below FMA (x86), adding to the
     user's XLA_FLAGS and leaving a chosen instruction set alone; cached graphs compiled under
     other XLA_FLAGS live in another folder (never loaded for these)."""
-    import platform
-
-    import pytest
-
-    from nnbin import device
-
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        pytest.skip("the switch exists on x86 only")
     for given, expected in [(None, "--xla_cpu_max_isa=AVX"),
                             ("--xla_dump_to=/x", "--xla_dump_to=/x --xla_cpu_max_isa=AVX"),
                             ("--xla_cpu_max_isa=AVX2", "--xla_cpu_max_isa=AVX2")]:
@@ -82,17 +82,10 @@ print(device.fma_contracted(), [str(w.message) for w in caught if "fused multipl
 """
 
 
+@x86_only
 def test_fused_multiply_adds_that_came_back_are_detected_and_said():
     """Here XLA runs without FMA (nnbin was imported first); in a process where XLA compiled
     before nnbin was imported, the flag comes too late: the fused engine says so."""
-    import platform
-
-    import pytest
-
-    from nnbin import device
-
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        pytest.skip("the switch exists on x86 only")
     assert device.fma_contracted() is False
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     out = subprocess.run([sys.executable, "-c", LATE], cwd=ROOT, env=env, capture_output=True, text=True,
